@@ -2,27 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from llama_index.core.embeddings import BaseEmbedding
 
+from .answer import Answerer, check_question, condense
 from .config import Settings
 from .errors import RagError
 from .embeddings import TokenCounter, build_embedder, embedder_id
 from .ingest import Ingestor
-from .models import Article, FileOutcome, IngestReport, SearchResult
+from .llm import LLM, build_llm
+from .models import Answer, Article, FileOutcome, IngestReport, SearchResult
 from .retrieve import Retriever
 from .store import Store
 
 
+_FROM_SETTINGS = object()
+
+
 class Assistant:
-    def __init__(self, settings: Settings, embedder: BaseEmbedding | None = None, store: Store | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: BaseEmbedding | None = None,
+        store: Store | None = None,
+        llm: LLM | None | object = _FROM_SETTINGS,
+    ):
         self.settings = settings
         self.embedder = embedder or build_embedder(settings)
         self.store = store or Store(settings, embedder_id(self.embedder))
         self.retriever = Retriever(settings, self.store, self.embedder)
+        self.llm = build_llm(settings) if llm is _FROM_SETTINGS else llm
+        self.answerer = Answerer(settings, self.llm, self.embedder)
         self._ingestor: Ingestor | None = None
+
+    @property
+    def provider(self) -> str:
+        return self.answerer.provider
 
     @classmethod
     def from_env(cls) -> Assistant:
@@ -47,9 +65,42 @@ class Assistant:
     def search(
         self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None, mode: str | None = None
     ) -> SearchResult:
-        from .answer import check_question
-
         return self.retriever.search(check_question(question, self.settings), top_k, sources, mode)
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[dict] | None = None,
+        sources: Sequence[str] | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """Answer text as it is generated, then the final `Answer` (always last).
+
+        `history` is OpenAI-style messages ({"role", "content"}) of the conversation so far.
+        """
+        started = time.perf_counter()
+        question = check_question(question, self.settings)
+        standalone = condense(question, history, self.llm)
+        found = self.retriever.search(standalone, top_k, sources, mode)
+        for item in self.answerer.stream(standalone, found.passages):
+            if isinstance(item, Answer):
+                item.question = question
+                item.standalone_question = standalone if standalone != question else None
+                item.timings.retrieve_ms = found.retrieve_ms
+                item.timings.total_ms = (time.perf_counter() - started) * 1000
+            yield item
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[dict] | None = None,
+        sources: Sequence[str] | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+    ) -> Answer:
+        *_, answer = self.stream(question, history, sources, top_k, mode)
+        return answer
 
     def articles(self) -> list[Article]:
         return self.store.articles()

@@ -57,6 +57,9 @@ class Answer(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     standalone_question: str | None = Field(None, description="the question after condensing a follow-up")
     warnings: list[str] = Field(default_factory=list, description="e.g. sentences whose citation had to be repaired")
+    citation_validity: float | None = Field(
+        None, description="share of the generated [n] markers that existed and supported their sentence"
+    )
 
     def public(self) -> dict:
         return {

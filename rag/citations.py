@@ -1,0 +1,169 @@
+"""Check and repair the [n] markers of an answer against the retrieved passages.
+
+A marker is valid when passage n exists and supports the sentence it ends:
+enough of the sentence's content words occur in the passage, or one of the
+passage's sentences is semantically close to it. An invalid or missing
+marker is replaced by the best-supporting passage; a sentence no passage
+supports is removed and reported, so no claim reaches the user unsourced.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from .models import Citation, Passage
+
+MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_WORD = re.compile(r"[\w$%]+(?:[.,'’]\w+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“(]?[A-Z0-9•])|\n+")
+_STOP = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being it its this that these
+    those he she they them his her their we you i what which who whom whose when where why how do does did has have had
+    not no so than then there also into about over after before up out can could would should will may might must just
+    said says according reportedly""".split()
+)
+# A sentence is supported when this share of its content words is in the passage...
+LEXICAL_SUPPORT = 0.5
+# ...or when a passage sentence is this close in embedding space.
+SEMANTIC_SUPPORT = 0.62
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def content_terms(text: str) -> set[str]:
+    words = [w.lower().strip(".,") for w in _WORD.findall(text)]
+    return set(_stemmer().stemWords([w for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]))
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences of `text`, whitespace trimmed."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+@dataclass
+class Checked:
+    answer: str
+    citations: list[Citation]
+    markers: int = 0
+    valid_markers: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def validity(self) -> float | None:
+        return self.valid_markers / self.markers if self.markers else None
+
+
+class CitationChecker:
+    def __init__(self, embedder=None):
+        self.embedder = embedder
+
+    def check(self, answer: str, passages: list[Passage]) -> Checked:
+        by_n = {p.n: p for p in passages}
+        pieces = _answer_sentences(answer)
+        embeds = self._embed_pieces(pieces, passages)
+        out_sentences: list[str] = []
+        quotes: dict[int, tuple[int, int, float]] = {}
+        checked = Checked(answer="", citations=[])
+        for i, (sentence, cited) in enumerate(pieces):
+            if not sentence:
+                continue
+            support = {p.n: self._support(sentence, p, embeds, i) for p in passages}
+            valid = [n for n in cited if n in by_n and support[n][0]]
+            checked.markers += len(cited)
+            checked.valid_markers += len(valid)
+            for n in cited:
+                if n not in by_n:
+                    checked.warnings.append(f"Removed citation [{n}]: there is no passage {n}.")
+                elif n not in valid:
+                    checked.warnings.append(f"Citation [{n}] does not support: {sentence!r}")
+            if not valid:
+                best = max(support, key=lambda n: support[n][2], default=None)
+                if best is None or not support[best][0]:
+                    checked.warnings.append(f"Removed a sentence no passage supports: {sentence!r}")
+                    continue
+                valid = [best]
+                checked.warnings.append(f"Attributed {sentence!r} to passage [{best}].")
+            for n in valid:
+                span, score = support[n][1], support[n][2]
+                if n not in quotes or score > quotes[n][2]:
+                    quotes[n] = (*span, score)
+            out_sentences.append(sentence + "".join(f" [{n}]" for n in valid))
+        checked.answer = " ".join(out_sentences)
+        for n in sorted(quotes, key=lambda n: checked.answer.find(f"[{n}]")):
+            p = by_n[n]
+            s, e, _ = quotes[n]
+            checked.citations.append(
+                Citation(n=n, source=p.source, title=p.title, start=p.start + s, end=p.start + e, quote=p.text[s:e], chunk_id=p.chunk_id)
+            )
+        return checked
+
+    def _embed_pieces(self, pieces, passages) -> dict | None:
+        if self.embedder is None or not hasattr(self.embedder, "embed"):
+            return None
+        answer_texts = [s for s, _ in pieces if s]
+        passage_sents = [(p.n, s, e) for p in passages for s, e in split_sentences(p.text)]
+        texts = answer_texts + [next(p.text for p in passages if p.n == n)[s:e] for n, s, e in passage_sents]
+        if not texts:
+            return None
+        vectors = self.embedder.embed(texts)
+        return {"answer": vectors[: len(answer_texts)], "passage": vectors[len(answer_texts) :], "spans": passage_sents}
+
+    def _support(self, sentence: str, passage: Passage, embeds: dict | None, index: int) -> tuple[bool, tuple[int, int], float]:
+        """(supported, best quote span within the passage, strength)."""
+        terms = content_terms(sentence)
+        lexical = len(terms & content_terms(passage.text)) / len(terms) if terms else 0.0
+        spans = split_sentences(passage.text) or [(0, len(passage.text))]
+        best_span = max(spans, key=lambda sp: len(terms & content_terms(passage.text[sp[0] : sp[1]])))
+        semantic = 0.0
+        if embeds is not None:
+            rows = [j for j, (n, _, _) in enumerate(embeds["spans"]) if n == passage.n]
+            if rows:
+                # Index among non-empty answer sentences.
+                sims = embeds["passage"][rows] @ embeds["answer"][index]
+                j = int(np.argmax(sims))
+                semantic = float(sims[j])
+                if semantic >= SEMANTIC_SUPPORT:
+                    best_span = embeds["spans"][rows[j]][1:]
+        supported = lexical >= LEXICAL_SUPPORT or semantic >= SEMANTIC_SUPPORT
+        return supported, best_span, max(lexical, semantic)
+
+
+def _answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
+    """Sentences of an answer with the markers that follow each (markers stripped from the text)."""
+    out: list[tuple[str, list[int]]] = []
+    text = answer.strip()
+    for s, e in split_sentences(text):
+        chunk = text[s:e]
+        cited = [int(n) for m in MARKER.finditer(chunk) for n in re.split(r"\s*,\s*", m.group(1))]
+        bare = MARKER.sub("", chunk).strip()
+        if bare in (".", "!", "?", ""):
+            # "... sentence. [2]" splits the marker off: give it to the previous sentence.
+            if out and cited:
+                out[-1][1].extend(cited)
+            continue
+        # "claim [1]." leaves " ." behind once the marker goes.
+        bare = re.sub(r"\s+([.!?,;:])", r"\1", bare)
+        out.append((bare, list(dict.fromkeys(cited))))
+    return out

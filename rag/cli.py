@@ -1,0 +1,217 @@
+"""`rag` command line: a thin layer over `Assistant`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import RagError
+
+EXIT_USAGE = 2
+
+
+def _assistant(args):
+    from .assistant import Assistant
+    from .config import Settings
+
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    settings = Settings(**overrides)
+    if getattr(args, "provider", None):
+        settings.llm.provider = args.provider
+    return Assistant(settings)
+
+
+def _question(args) -> str:
+    if args.question == "-":
+        return sys.stdin.read()
+    return args.question
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def cmd_ingest(args) -> int:
+    assistant = _assistant(args)
+    report = assistant.ingest(args.paths, prune=args.prune, progress=not args.quiet and not args.json)
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+    else:
+        for f in report.files:
+            if f.status in ("skipped", "error", "duplicate", "removed"):
+                print(f"{f.status:>9}  {f.path}" + (f": {f.reason}" if f.reason else ""), file=sys.stderr)
+        counts = ", ".join(
+            f"{report.count(s)} {s}" for s in ("added", "updated", "unchanged", "duplicate", "removed", "skipped", "error") if report.count(s)
+        )
+        print(f"{counts or 'no files'}; {report.chunks_embedded} chunks embedded in {report.seconds:.1f}s "
+              f"({len(assistant.articles())} articles, {assistant.store.chunk_count()} chunks in {assistant.store.where})")
+    return 1 if report.failed else 0
+
+
+def cmd_search(args) -> int:
+    result = _assistant(args).search(_question(args), top_k=args.top_k, sources=args.source, mode=args.mode)
+    if args.json:
+        _print_json(result.public())
+        return 0
+    for p in result.passages:
+        print(f"[{p.n}] {p.title} — {p.source} [{p.start}:{p.end}] score {p.score:.4f}")
+        print("    " + p.text.replace("\n", " ")[:400] + ("…" if len(p.text) > 400 else ""))
+    return 0
+
+
+def _print_sources(answer) -> None:
+    if answer.abstained:
+        return
+    print("\nSources:")
+    for c in answer.citations:
+        print(f"  [{c.n}] {c.title} — {c.source} [{c.start}:{c.end}]")
+        print(f"      “{c.quote}”")
+
+
+def _stream_answer(assistant, question: str, args, history=None):
+    answer = None
+    streamed = ""
+    for item in assistant.stream(question, history=history, sources=args.source, top_k=args.top_k):
+        if isinstance(item, str):
+            streamed += item
+            print(item, end="", flush=True)
+        else:
+            answer = item
+    if answer.abstained or answer.answer != streamed:
+        # The checked answer differs from what streamed (abstention or repaired citations): show it whole.
+        print(("\n\n" if streamed else "") + answer.answer, end="")
+    print()
+    _print_sources(answer)
+    print(f"\n({answer.provider}, {answer.timings.total_ms:.0f} ms)", file=sys.stderr)
+    return answer
+
+
+def cmd_ask(args) -> int:
+    assistant = _assistant(args)
+    question = _question(args)
+    if args.json:
+        _print_json(assistant.ask(question, sources=args.source, top_k=args.top_k).public())
+        return 0
+    _stream_answer(assistant, question, args)
+    return 0
+
+
+def cmd_chat(args) -> int:
+    assistant = _assistant(args)
+    history: list[dict] = []
+    print(f"Ask about the articles ({assistant.provider}). Empty line or Ctrl-D to quit; /clear forgets the conversation.")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question:
+            return 0
+        if question == "/clear":
+            history.clear()
+            continue
+        try:
+            answer = _stream_answer(assistant, question, args, history)
+        except RagError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+
+
+def cmd_sources(args) -> int:
+    articles = _assistant(args).articles()
+    if args.json:
+        _print_json([a.model_dump(mode="json") for a in articles])
+        return 0
+    for a in articles:
+        print(f"{a.source}\t{a.chunks} chunks\t{a.ingested_at:%Y-%m-%d %H:%M}\t{a.title}")
+    if not articles:
+        print("No articles indexed yet. Run `rag ingest seeds/`.", file=sys.stderr)
+    return 0
+
+
+def cmd_remove(args) -> int:
+    assistant = _assistant(args)
+    missing = [s for s in args.sources if not assistant.remove(s)]
+    for s in missing:
+        print(f"not indexed: {s}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def cmd_serve(args) -> int:
+    from ui.app import serve
+
+    return serve(_assistant(args), host=args.host, port=args.port) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Ask questions about news articles; answers cite their passages.")
+    parser.add_argument("--data-dir", help="where the index lives (default: RAG_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index files or folders (.txt .md .html .pdf)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--prune", action="store_true", help="also remove articles whose files are gone from these folders")
+    p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_ingest)
+
+    def retrieval_opts(p):
+        p.add_argument("question", help="the question, or - to read it from stdin")
+        p.add_argument("--top-k", type=int, default=None)
+        p.add_argument("--source", action="append", help="only search this source file (repeatable)")
+        p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("search", help="show the passages retrieved for a question")
+    retrieval_opts(p)
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question with cited passages")
+    retrieval_opts(p)
+    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="interactive conversation with follow-up questions")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--source", action="append")
+    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("sources", help="list indexed articles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("remove", help="remove articles from the index by source name")
+    p.add_argument("sources", nargs="+")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("serve", help="start the web chat page")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
