@@ -22,7 +22,7 @@ def _env(*names: str) -> AliasChoices:
 
 def _config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(
-        env_prefix=prefix, env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix=prefix, env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
     )
 
 
