@@ -14,18 +14,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from .models import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _WORD = re.compile(r"[\w$%]+(?:[.,'’]\w+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“(]?[A-Z0-9•])|\n+")
-_STOP = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being it its this that these
-    those he she they them his her their we you i what which who whom whose when where why how do does did has have had
-    not no so than then there also into about over after before up out can could would should will may might must just
-    said says according reportedly""".split()
-)
+_STOP = frozenset(STOPWORDS_EN_PLUS) | {"said", "says", "according", "reportedly", "also"}
 # A sentence is supported when this share of its content words is in the passage...
 LEXICAL_SUPPORT = 0.5
 # ...or when a passage sentence is this close in embedding space.
@@ -86,6 +82,7 @@ class CitationChecker:
         out_sentences: list[str] = []
         quotes: dict[int, tuple[int, int, float]] = {}
         checked = Checked(answer="", citations=[])
+        repaired = False
         for i, (sentence, cited) in enumerate(pieces):
             if not sentence:
                 continue
@@ -98,7 +95,10 @@ class CitationChecker:
                     checked.warnings.append(f"Removed citation [{n}]: there is no passage {n}.")
                 elif n not in valid:
                     checked.warnings.append(f"Citation [{n}] does not support: {sentence!r}")
+            if valid != cited:
+                repaired = True
             if not valid:
+                repaired = True
                 best = max(support, key=lambda n: support[n][2], default=None)
                 if best is None or not support[best][0]:
                     checked.warnings.append(f"Removed a sentence no passage supports: {sentence!r}")
@@ -110,7 +110,8 @@ class CitationChecker:
                 if n not in quotes or score > quotes[n][2]:
                     quotes[n] = (*span, score)
             out_sentences.append(sentence + "".join(f" [{n}]" for n in valid))
-        checked.answer = " ".join(out_sentences)
+        # Untouched answers keep the model's own formatting (and match what was streamed).
+        checked.answer = " ".join(out_sentences) if repaired else answer.strip()
         for n in sorted(quotes, key=lambda n: checked.answer.find(f"[{n}]")):
             p = by_n[n]
             s, e, _ = quotes[n]

@@ -22,6 +22,8 @@ from .models import Passage, SearchResult
 from .store import Store
 
 RRF_K = 60
+# Bump when tokenisation changes, so cached BM25 indexes of the old scheme are not reused.
+BM25_SCHEME = "v2"
 
 
 def _stemmer():
@@ -32,8 +34,10 @@ def _stemmer():
 
 def _tokenize(texts: list[str], stemmer) -> list[list[str]]:
     import bm25s
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+    # The short Lucene list keeps "how", "did", "much": question words that then outrank content words.
+    return bm25s.tokenize(texts, stopwords=list(STOPWORDS_EN_PLUS), stemmer=stemmer, return_ids=False, show_progress=False)
 
 
 class BM25Index:
@@ -115,13 +119,13 @@ class Retriever:
         with self._lock:
             if self._bm25 is not None and self._bm25.version == version:
                 return self._bm25
-            folder = self.settings.cache_dir / f"bm25-{self.settings.collection}-{version or 'empty'}"
+            folder = self.settings.cache_dir / f"bm25-{BM25_SCHEME}-{self.settings.collection}-{version or 'empty'}"
             try:
                 index = BM25Index.load(folder, version)
             except (OSError, ValueError, KeyError):
                 index = BM25Index.build(self.store, version, self._stemmer)
                 if version:
-                    for old in self.settings.cache_dir.glob(f"bm25-{self.settings.collection}-*"):
+                    for old in self.settings.cache_dir.glob(f"bm25-*-{self.settings.collection}-*"):
                         shutil.rmtree(old, ignore_errors=True)
                     index.save(folder)
             self._bm25 = index

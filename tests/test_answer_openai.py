@@ -1,0 +1,142 @@
+"""The openai provider end to end: real `openai` client, OpenAI-compatible server on loopback."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag import Assistant, Settings
+from rag.answer import ABSTAIN_TOKEN, NOT_FOUND_TEXT
+from rag.config import LLMSettings
+from rag.errors import LLMError
+from rag.llm import OpenAIChat
+from tests.conftest import SEEDS
+
+pytest_plugins = ["tests.openai_server"]
+
+PASSAGE = re.compile(r"^\[(\d+)\] \(from .*?\)\n(.*?)(?=\n\n\[\d+\] \(from |\n\nQuestion: )", re.S | re.M)
+
+
+def passages_in(request: dict) -> dict[int, str]:
+    user = request["messages"][-1]["content"]
+    return {int(n): text for n, text in PASSAGE.findall(user)}
+
+
+def first_sentence_reply(request: dict) -> str:
+    """A stand-in model that quotes the first sentence of passage [1] and cites it."""
+    text = passages_in(request)[1]
+    sentence = re.split(r"(?<=[.!?])\s", text.replace("\n", " "))[0]
+    return f"{sentence} [1]"
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory, embedder):
+    data = tmp_path_factory.mktemp("openai-index")
+    Assistant(Settings(data_dir=data, llm=LLMSettings(provider="extractive")), embedder=embedder, llm=None).ingest([SEEDS])
+    return data
+
+
+@pytest.fixture
+def assistant(index_dir, embedder, openai_server):
+    def make(**llm) -> Assistant:
+        settings = Settings(
+            data_dir=index_dir,
+            llm=LLMSettings(**{"provider": "openai", "base_url": openai_server.url, "model": "test-model", "timeout": 2, "max_retries": 2, **llm}),
+        )
+        return Assistant(settings, embedder=embedder, llm=OpenAIChat(settings.llm, backoff_s=0.01))
+
+    return make
+
+
+def test_answer_cites_real_passages(assistant, openai_server):
+    openai_server.reply = first_sentence_reply
+    answer = assistant().ask("How many workers did Meta lay off from its AI teams?")
+    assert not answer.abstained and answer.provider == "openai:test-model"
+    assert answer.citations and answer.citations[0].n == 1
+    cited = answer.passages[0]
+    quote = answer.citations[0]
+    assert quote.source == cited.source and cited.start <= quote.start < quote.end <= cited.end
+    assert quote.quote in cited.text
+    request = openai_server.chat_requests[-1].body
+    assert request["model"] == "test-model"
+    assert request["messages"][0]["role"] == "system" and ABSTAIN_TOKEN in request["messages"][0]["content"]
+    assert "Question: How many workers did Meta lay off from its AI teams?" in request["messages"][-1]["content"]
+    assert len(passages_in(request)) == len(answer.passages) == 5
+
+
+def test_stream_yields_pieces_then_answer(assistant, openai_server):
+    pieces = ["Meta paid ", "more than $14 billion ", "for its Scale AI stake [2]."]
+
+    def reply(request):
+        n = next(n for n, t in passages_in(request).items() if "$14" in t)
+        return [p.replace("[2]", f"[{n}]") for p in pieces]
+
+    openai_server.reply = reply
+    items = list(assistant().stream("How much did Meta pay for its stake in Scale AI?"))
+    *texts, answer = items
+    assert all(isinstance(t, str) for t in texts) and len(texts) == 3
+    assert "".join(texts) == answer.answer
+    assert not answer.abstained and "14 billion" in answer.answer
+    assert openai_server.chat_requests[-1].body["stream"] is True
+
+
+def test_nonexistent_citation_is_never_shown(assistant, openai_server):
+    def reply(request):
+        sentence = first_sentence_reply(request)[: -len(" [1]")]
+        return f"{sentence} [9]"
+
+    openai_server.reply = reply
+    answer = assistant().ask("Who is Nat Friedman?")
+    assert "[9]" not in answer.answer
+    assert all(1 <= c.n <= len(answer.passages) for c in answer.citations)
+    assert any("[9]" in w for w in answer.warnings)
+    assert answer.citation_validity == 0.0
+    if not answer.abstained:
+        # Repaired: attributed to the passage that supports it.
+        assert answer.citations[0].n == 1
+
+
+def test_unsupported_answer_becomes_abstention(assistant, openai_server):
+    openai_server.reply = lambda request: "Argentina won the 2022 World Cup final against France on penalties [1]."
+    answer = assistant().ask("Who won the 2022 World Cup?")
+    assert answer.abstained and answer.answer == NOT_FOUND_TEXT and not answer.citations
+
+
+def test_model_abstention_is_not_streamed(assistant, openai_server):
+    openai_server.reply = lambda request: ["NOT_", "FOUND"]
+    items = list(assistant().stream("What is Meta's headcount as of this year?"))
+    assert len(items) == 1
+    assert items[0].abstained and items[0].answer == NOT_FOUND_TEXT
+
+
+def test_server_errors_surface_as_llm_error(assistant, openai_server):
+    openai_server.fail(500, times=None)
+    with pytest.raises(LLMError, match="500|server error"):
+        assistant().ask("Who is Nat Friedman?")
+    assert len(openai_server.chat_requests) == 3  # first try + 2 retries
+
+
+def test_hanging_server_times_out(assistant, openai_server):
+    openai_server.hang(seconds=30, times=None)
+    with pytest.raises(LLMError, match="within|timed out|timeout"):
+        assistant(max_retries=0).ask("Who is Nat Friedman?")
+
+
+def test_follow_up_is_condensed_before_retrieval(assistant, openai_server):
+    def reply(request):
+        last = request["messages"][-1]["content"]
+        if "Standalone question:" in last:
+            return "Why did Ruben Mayer leave Meta?"
+        return first_sentence_reply(request)
+
+    openai_server.reply = reply
+    history = [
+        {"role": "user", "content": "Which Scale AI executive joined Meta as Senior Vice President of GenAI Product?"},
+        {"role": "assistant", "content": "Ruben Mayer [1]."},
+    ]
+    answer = assistant().ask("and why did she leave?", history=history)
+    assert answer.standalone_question == "Why did Ruben Mayer leave Meta?"
+    condense = openai_server.chat_requests[0].body["messages"][-1]["content"]
+    assert "Ruben Mayer" in condense and "and why did she leave?" in condense
+    assert any("Mayer" in p.text for p in answer.passages)

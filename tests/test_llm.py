@@ -1,0 +1,323 @@
+"""rag.llm through the real `openai` client, over loopback HTTP to tests/openai_server.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from rag.config import LLMSettings, Settings
+from rag.errors import LLMError
+from rag.llm import LocalLlama, OpenAIChat, build_llm, default_local_model_path, resolve_provider
+
+if TYPE_CHECKING:
+    from tests.openai_server import OpenAIServer
+
+# Fixtures `openai_server` and `dead_server_url` (imported by pytest, so not imported here).
+pytest_plugins = ["tests.openai_server"]
+
+KEY = "sk-test-secret-key-1234"
+QUESTION = [{"role": "system", "content": "Answer from the passages."}, {"role": "user", "content": "Who won?"}]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    """No user configuration: no provider variables and no `.env` in the working directory..."""
+    for name in list(os.environ):
+        # ...nor a proxy between the client and the loopback test server.
+        ours = name.startswith(("RAG_", "OPENAI_")) or name in ("LLM_PROVIDER", "LOCAL_MODEL_PATH")
+        if ours or name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def chat(url: str, **overrides) -> OpenAIChat:
+    options = {"base_url": url, "api_key": KEY, "model": "test-model", "timeout": 5.0, "max_retries": 2}
+    return OpenAIChat(LLMSettings(**options | overrides), backoff_s=0.01)
+
+
+# --- completions and streaming ---------------------------------------------------------------
+
+
+def test_complete_sends_the_conversation_and_returns_the_reply(openai_server: OpenAIServer):
+    openai_server.reply = lambda request: f"You asked: {request['messages'][-1]['content']}"
+    llm = chat(openai_server.url, temperature=0.0, max_tokens=100)
+
+    assert llm.name == "openai:test-model"
+    assert llm.complete(QUESTION) == "You asked: Who won?"
+    (request,) = openai_server.chat_requests
+    assert request.body["model"] == "test-model"
+    assert request.body["messages"] == QUESTION
+    assert request.body["max_tokens"] == 100
+    assert request.body["temperature"] == 0.0
+    assert "response_format" not in request.body
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_max_tokens_per_call_overrides_the_setting(openai_server: OpenAIServer):
+    chat(openai_server.url, max_tokens=100).complete(QUESTION, max_tokens=20)
+    assert openai_server.chat_requests[0].body["max_tokens"] == 20
+
+
+def test_local_server_without_key_gets_a_placeholder(openai_server: OpenAIServer):
+    chat(openai_server.url, api_key=None).complete(QUESTION)
+    assert openai_server.chat_requests[0].headers["authorization"] == "Bearer not-needed"
+
+
+def test_stream_yields_the_pieces_in_order(openai_server: OpenAIServer):
+    pieces = ["The ", "home side ", "won ", "[1]."]
+    openai_server.reply = lambda request: pieces
+
+    assert list(chat(openai_server.url).stream(QUESTION)) == pieces
+    assert openai_server.chat_requests[0].body["stream"] is True
+
+
+def test_json_schema_is_sent_as_response_format(openai_server: OpenAIServer):
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+    openai_server.reply = lambda request: json.dumps({"answer": "the home side"})
+
+    reply = chat(openai_server.url).complete(QUESTION, json_schema=schema)
+    assert json.loads(reply) == {"answer": "the home side"}
+    assert openai_server.chat_requests[0].body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": schema},
+    }
+
+
+def test_rejected_response_format_falls_back_to_plain_and_remembers(openai_server: OpenAIServer):
+    openai_server.reject_response_format = True
+    openai_server.reply = lambda request: '{"answer": "yes"}'
+    llm = chat(openai_server.url)
+
+    assert llm.complete(QUESTION, json_schema={"type": "object"}) == '{"answer": "yes"}'
+    first, second = openai_server.chat_requests
+    assert "response_format" in first.body and "response_format" not in second.body
+
+    llm.complete(QUESTION, json_schema={"type": "object"})
+    assert len(openai_server.chat_requests) == 3  # no second rejected attempt
+
+
+# --- retries and failures --------------------------------------------------------------------
+
+
+def test_server_errors_are_retried_until_success(openai_server: OpenAIServer):
+    openai_server.fail(500, times=2)
+    assert chat(openai_server.url, max_retries=3).complete(QUESTION) == "Hello from the test server."
+    assert len(openai_server.chat_requests) == 3
+
+
+def test_persistent_server_error_ends_in_llm_error_after_max_retries(openai_server: OpenAIServer):
+    openai_server.fail(500, times=None, message="CUDA out of memory")
+    with pytest.raises(LLMError) as caught:
+        chat(openai_server.url, max_retries=2).complete(QUESTION)
+    message = str(caught.value)
+    assert "HTTP 500" in message and "3 attempts" in message and "CUDA out of memory" in message
+    assert openai_server.url in message
+    assert len(openai_server.chat_requests) == 3
+
+
+def test_rate_limit_honours_retry_after(openai_server: OpenAIServer):
+    openai_server.fail(429, headers={"Retry-After": "1"})
+    started = time.monotonic()
+    assert chat(openai_server.url).complete(QUESTION) == "Hello from the test server."
+    assert time.monotonic() - started >= 0.95  # the backoff alone would be ~0.01 s
+    assert len(openai_server.chat_requests) == 2
+
+
+def test_persistent_rate_limit_says_so(openai_server: OpenAIServer):
+    openai_server.fail(429, times=None, headers={"Retry-After": "0"})
+    with pytest.raises(LLMError, match="rate-limiting"):
+        chat(openai_server.url, max_retries=1).complete(QUESTION)
+    assert len(openai_server.chat_requests) == 2
+
+
+def test_rejected_key_is_not_retried_and_never_shown(openai_server: OpenAIServer):
+    openai_server.fail(401, message=f"Incorrect API key provided: {KEY}", code="invalid_api_key")
+    with pytest.raises(LLMError) as caught:
+        chat(openai_server.url).complete(QUESTION)
+    assert "rejected the API key" in str(caught.value) and "OPENAI_API_KEY" in str(caught.value)
+    assert KEY not in str(caught.value)
+    assert len(openai_server.chat_requests) == 1
+
+
+def test_key_echoed_in_a_server_error_is_masked(openai_server: OpenAIServer):
+    openai_server.fail(500, times=None, message=f"upstream refused key {KEY}")
+    with pytest.raises(LLMError) as caught:
+        chat(openai_server.url, max_retries=0).complete(QUESTION)
+    assert KEY not in str(caught.value) and "***" in str(caught.value)
+
+
+def test_unknown_model_is_named(openai_server: OpenAIServer):
+    openai_server.models = ["qwen2.5:7b"]
+    with pytest.raises(LLMError, match="model 'llama9' was not found") as caught:
+        chat(openai_server.url, model="llama9").complete(QUESTION)
+    assert "OPENAI_MODEL" in str(caught.value)
+
+
+def test_hanging_server_times_out_promptly(openai_server: OpenAIServer):
+    openai_server.hang(times=None)
+    started = time.monotonic()
+    with pytest.raises(LLMError, match=r"no reply .* within 0\.3 s"):
+        chat(openai_server.url, timeout=0.3, max_retries=1).complete(QUESTION)
+    assert time.monotonic() - started < 0.3 * 2 + 1.0
+    assert len(openai_server.chat_requests) == 2
+
+
+def test_unreachable_server_names_the_url(dead_server_url: str):
+    url = dead_server_url
+    with pytest.raises(LLMError, match="could not reach the language model server at") as caught:
+        chat(url, max_retries=1).complete(QUESTION)
+    assert url in str(caught.value) and "is it running?" in str(caught.value)
+
+
+def test_stream_failure_before_the_first_token_is_retried(openai_server: OpenAIServer):
+    openai_server.fail(503)
+    openai_server.drop_stream(after=0)
+    openai_server.reply = lambda request: ["a", "b"]
+    assert list(chat(openai_server.url).stream(QUESTION)) == ["a", "b"]
+    assert len(openai_server.chat_requests) == 3
+
+
+def test_stream_broken_after_the_first_token_raises(openai_server: OpenAIServer):
+    openai_server.drop_stream(after=1, times=None)
+    openai_server.reply = lambda request: ["first ", "second"]
+    received = []
+    with pytest.raises(LLMError, match="broke off"):
+        for piece in chat(openai_server.url).stream(QUESTION):
+            received.append(piece)
+    assert received == ["first "]
+    assert len(openai_server.chat_requests) == 1  # the user already saw text; no silent restart
+
+
+def test_stream_of_a_hanging_server_times_out(openai_server: OpenAIServer):
+    openai_server.hang(times=None)
+    with pytest.raises(LLMError, match="no reply"):
+        list(chat(openai_server.url, timeout=0.3, max_retries=0).stream(QUESTION))
+
+
+def test_openai_provider_without_key_or_url_is_a_config_problem():
+    with pytest.raises(LLMError, match="OPENAI_API_KEY or OPENAI_BASE_URL"):
+        OpenAIChat(LLMSettings(provider="openai"))
+
+
+# --- provider resolution ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_llama_cpp(monkeypatch, tmp_path):
+    """An importable `llama_cpp` whose Llama records its calls and answers with canned text."""
+    package = tmp_path / "fake_site"
+    package.mkdir()
+    (package / "llama_cpp.py").write_text(
+        "calls = []\n"
+        "class Llama:\n"
+        "    def __init__(self, **kwargs):\n"
+        "        calls.append(('init', kwargs))\n"
+        "    def create_chat_completion(self, **kwargs):\n"
+        "        calls.append(('chat', kwargs))\n"
+        "        if kwargs.get('stream'):\n"
+        "            return iter([{'choices': [{'delta': {'role': 'assistant'}}]},\n"
+        "                         {'choices': [{'delta': {'content': 'lo'}}]},\n"
+        "                         {'choices': [{'delta': {'content': 'cal'}}]}])\n"
+        "        return {'choices': [{'message': {'content': '{\"answer\": \"local\"}'}}]}\n"
+    )
+    monkeypatch.syspath_prepend(str(package))
+    monkeypatch.delitem(sys.modules, "llama_cpp", raising=False)
+    import llama_cpp
+
+    return llama_cpp
+
+
+@pytest.fixture
+def no_llama_cpp(monkeypatch):
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
+
+
+def model_file(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"GGUF")
+    return path
+
+
+def test_explicit_provider_wins():
+    assert resolve_provider(LLMSettings(provider="extractive", api_key="sk-x")) == "extractive"
+    assert resolve_provider(LLMSettings(provider="local")) == "local"
+
+
+@pytest.mark.parametrize("config", [{"api_key": "sk-x"}, {"base_url": "http://localhost:11434/v1"}])
+def test_auto_prefers_a_configured_server(config, fake_llama_cpp, tmp_path):
+    model_file(tmp_path / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    assert resolve_provider(LLMSettings(**config), data_dir=tmp_path) == "openai"
+
+
+def test_auto_reads_the_usual_environment_variables(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:8000/v1")
+    assert resolve_provider(LLMSettings()) == "openai"
+
+
+def test_auto_treats_an_empty_key_as_unset(tmp_path):
+    assert resolve_provider(LLMSettings(api_key=""), data_dir=tmp_path) == "extractive"
+
+
+def test_auto_uses_the_default_local_model_when_present(fake_llama_cpp, tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    assert resolve_provider(settings.llm, data_dir=tmp_path) == "extractive"
+    model_file(default_local_model_path(settings))
+    assert default_local_model_path(settings) == tmp_path / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    assert resolve_provider(settings.llm, data_dir=tmp_path) == "local"
+
+
+def test_auto_uses_local_model_path(fake_llama_cpp, tmp_path):
+    gguf = model_file(tmp_path / "elsewhere" / "phi.gguf")
+    assert resolve_provider(LLMSettings(local_model_path=gguf), data_dir=tmp_path / "empty") == "local"
+
+
+def test_auto_without_llama_cpp_is_extractive(no_llama_cpp, tmp_path):
+    gguf = model_file(tmp_path / "phi.gguf")
+    assert resolve_provider(LLMSettings(local_model_path=gguf)) == "extractive"
+
+
+def test_auto_from_a_bare_environment_is_extractive():
+    assert build_llm(Settings()) is None
+
+
+# --- build_llm and the local model -----------------------------------------------------------
+
+
+def test_build_llm_for_a_server(openai_server: OpenAIServer, tmp_path):
+    llm = build_llm(Settings(data_dir=tmp_path, llm=LLMSettings(base_url=openai_server.url, model="m")))
+    assert isinstance(llm, OpenAIChat) and llm.name == "openai:m"
+    assert llm.complete(QUESTION) == "Hello from the test server."
+
+
+def test_local_llama_completes_and_streams(fake_llama_cpp, tmp_path):
+    settings = Settings(data_dir=tmp_path, llm=LLMSettings(threads=2, context_window=2048, max_tokens=64))
+    gguf = model_file(default_local_model_path(settings))
+    llm = build_llm(settings)
+
+    assert isinstance(llm, LocalLlama) and llm.name == "local:qwen2.5-coder-1.5b-instruct-q4_k_m"
+    schema = {"type": "object"}
+    assert llm.complete(QUESTION, json_schema=schema) == '{"answer": "local"}'
+    assert list(llm.stream(QUESTION, max_tokens=8)) == ["lo", "cal"]
+
+    (_, init), (_, plain), (_, streamed) = fake_llama_cpp.calls
+    assert init == {"model_path": str(gguf), "n_ctx": 2048, "n_threads": 2, "verbose": False}
+    assert plain["response_format"] == {"type": "json_object", "schema": schema}
+    assert plain["max_tokens"] == 64 and plain["messages"] == QUESTION
+    assert streamed["stream"] is True and streamed["max_tokens"] == 8
+
+
+def test_local_llama_without_the_package_says_how_to_install(no_llama_cpp, tmp_path):
+    with pytest.raises(LLMError, match=r"pip install -e \.\[local\]"):
+        LocalLlama(LLMSettings(), model_file(tmp_path / "m.gguf"))
+
+
+def test_local_llama_without_the_model_says_how_to_get_it(fake_llama_cpp, tmp_path):
+    with pytest.raises(LLMError, match="rag model install") as caught:
+        LocalLlama(LLMSettings(), tmp_path / "missing.gguf")
+    assert "LOCAL_MODEL_PATH" in str(caught.value)
