@@ -1,0 +1,130 @@
+"""The `rag` command as a user runs it: real processes, real index, no network."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import SEEDS
+
+ASK_KEYS = {"question", "answer", "abstained", "citations", "passages", "provider", "timings"}
+
+
+def rag(*args: str, data_dir, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "rag", "--data-dir", str(data_dir), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "LLM_PROVIDER": "extractive", **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    data = tmp_path_factory.mktemp("cli") / "data"
+    done = rag("ingest", str(SEEDS), data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert "5 added" in done.stdout
+    return data
+
+
+def test_ingest_again_is_unchanged(data_dir):
+    done = rag("ingest", "--json", str(SEEDS), data_dir=data_dir)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0
+    assert {f["status"] for f in report["files"]} == {"unchanged"} and report["chunks_embedded"] == 0
+
+
+def test_search_json_shape(data_dir):
+    done = rag("search", "--json", "--top-k", "3", "Who is Nat Friedman?", data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["question"] == "Who is Nat Friedman?"
+    assert [p["n"] for p in out["passages"]] == [1, 2, 3]
+    assert set(out["passages"][0]) == {"n", "source", "title", "text", "score", "start", "end"}
+    assert any("GitHub" in p["text"] for p in out["passages"])
+
+
+def test_ask_json_shape_and_citations(data_dir):
+    done = rag("ask", "--json", "How many workers did Meta lay off from its AI teams?", data_dir=data_dir)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) == ASK_KEYS
+    assert out["provider"] == "extractive" and not out["abstained"]
+    assert "600" in out["answer"]
+    assert set(out["citations"][0]) == {"n", "source", "title", "start", "end", "quote"}
+    assert set(out["timings"]) == {"retrieve_ms", "generate_ms", "total_ms"}
+    for c in out["citations"]:
+        assert f"[{c['n']}]" in out["answer"]
+        passage = out["passages"][c["n"] - 1]
+        assert passage["start"] <= c["start"] and c["end"] <= passage["end"]
+        assert c["quote"] in passage["text"]
+
+
+def test_ask_streams_answer_then_sources(data_dir):
+    done = rag("ask", "-", data_dir=data_dir, stdin="Who is Nat Friedman?\n")
+    assert done.returncode == 0, done.stderr
+    answer, _, sources = done.stdout.partition("Sources:")
+    assert "GitHub" in answer and "[" in answer
+    assert ".txt" in sources and "“" in sources
+
+
+def test_unanswerable_question_abstains(data_dir):
+    done = rag("ask", "--json", "Who won the 2022 World Cup?", data_dir=data_dir)
+    out = json.loads(done.stdout)
+    assert out["abstained"] and out["citations"] == []
+
+
+@pytest.mark.parametrize(
+    "question, message",
+    [("   ", "empty"), ("x" * 100_000, "limit"), ("\x00\x01\x02", "empty")],
+    ids=["blank", "100kB", "control-chars"],
+)
+def test_bad_questions_fail_cleanly(data_dir, question, message):
+    done = rag("ask", "-", data_dir=data_dir, stdin=question)
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_question_before_ingest(tmp_path):
+    done = rag("ask", "What happened?", data_dir=tmp_path / "empty")
+    assert done.returncode == 1
+    assert "rag ingest" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ingest_reports_bad_files_with_exit_code(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Harbour news\n\nThe ferry to the island resumed service on Monday.\n")
+    (folder / "bad.txt").write_bytes(b"\xff\xfe\x00\x00garbage\x00\x00" * 10)
+    (folder / "missing-link.txt").symlink_to(tmp_path / "nowhere")
+    done = rag("ingest", str(folder), data_dir=tmp_path / "data")
+    assert done.returncode == 1
+    assert "bad.txt" in done.stderr and "1 added" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_chroma_server_down_is_named(tmp_path):
+    from tests.conftest import free_port
+
+    port = free_port()
+    done = rag("search", "anything", data_dir=tmp_path, env={"RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": str(port)})
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_openai_server_down_is_named(data_dir):
+    from tests.conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    done = rag("ask", "Who is Nat Friedman?", data_dir=data_dir,
+               env={"LLM_PROVIDER": "openai", "OPENAI_BASE_URL": url, "RAG_LLM_MAX_RETRIES": "0"})
+    assert done.returncode == 1
+    assert url in done.stderr and "Traceback" not in done.stderr
