@@ -1,0 +1,5 @@
+"""The web chat page (Gradio) over `rag.assistant.Assistant`."""
+
+from .app import build_app, serve
+
+__all__ = ["build_app", "serve"]

@@ -1,0 +1,455 @@
+"""The Gradio page: a chat with streamed, cited answers, and the list of indexed articles.
+
+A thin layer over `Assistant`: retrieval, prompting and citation checking all
+happen there; this module wires events and `ui.render` draws the results.
+Conversations live in per-session `gr.State`, never in module globals.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import ipaddress
+import logging
+import shutil
+import sys
+import threading
+import warnings
+from pathlib import Path
+
+import gradio as gr
+
+from rag.errors import RagError
+from rag.models import Answer, FileOutcome
+
+from . import render
+
+log = logging.getLogger("newsdesk.ui")
+
+EXAMPLES = [
+    "How much did Meta reportedly pay for its stake in Scale AI?",
+    "Who is Nat Friedman?",
+    "Why is Alexandr Wang's appointment controversial?",
+]
+GENERIC_ERROR = "Something went wrong while answering. The error was logged on the server; please try again."
+LOOPBACK_WARNING = "binding beyond loopback: anyone on the network can use this"
+
+CSS = """
+.nd-header h1 { margin: 0; font-size: 1.6rem; letter-spacing: -0.01em; }
+.nd-header p { margin: 2px 0 0; opacity: .75; }
+.nd-header .nd-provider { display: inline-block; margin-left: 8px; padding: 1px 8px; border-radius: 999px;
+  font-size: .75rem; background: var(--color-accent-soft); color: var(--color-accent); vertical-align: middle; }
+.nd-answer p { margin: 0 0 .45em; }
+.nd-answer ul { margin: 0 0 .45em 1.2em; }
+.nd-cite { font-size: .78em; vertical-align: super; line-height: 0; }
+.nd-cite a { display: inline-block; min-width: 1.5em; padding: 0 .35em; margin-left: 2px; border-radius: 6px;
+  font-size: 1em; font-weight: 600; line-height: 1.5; text-align: center; text-decoration: none !important;
+  background: var(--color-accent); color: white !important; cursor: pointer; }
+.nd-cursor { animation: nd-blink 1s steps(2) infinite; opacity: .6; }
+@keyframes nd-blink { 50% { opacity: 0; } }
+.nd-cards { margin-top: .7em; display: flex; flex-direction: column; gap: .5em; }
+.nd-cards-label { font-size: .78rem; text-transform: uppercase; letter-spacing: .05em; opacity: .7;
+  display: flex; justify-content: space-between; }
+.nd-meta { text-transform: none; letter-spacing: 0; }
+.nd-card { border: 1px solid var(--border-color-primary); border-left: 4px solid var(--color-accent);
+  border-radius: 8px; padding: .55em .8em; background: var(--background-fill-primary); transition: box-shadow .3s; }
+.nd-card.nd-flash { box-shadow: 0 0 0 3px var(--color-accent-soft); }
+.nd-card-head { display: flex; gap: .5em; align-items: baseline; font-weight: 600; }
+.nd-card-n { flex: none; font-size: .75em; padding: 0 .45em; border-radius: 6px; background: var(--color-accent); color: white; }
+.nd-card-meta { display: flex; gap: .8em; align-items: center; font-size: .8em; opacity: .8; margin: .15em 0 .3em; flex-wrap: wrap; }
+.nd-card-meta code { font-size: .95em; }
+.nd-card-quote { margin: 0 !important; padding: 0 0 0 .2em !important; border: none !important; font-size: .9em; line-height: 1.5; }
+.nd-card mark, .nd-article mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 3px; }
+.nd-notfound { display: flex; gap: .7em; align-items: flex-start; padding: .6em .8em; border-radius: 8px;
+  background: #fff7ed; border: 1px solid #fdba74; color: #7c2d12; }
+.nd-notfound p { margin: .2em 0 0; }
+.nd-notfound-icon { font-size: 1.4em; line-height: 1; }
+.nd-error { padding: .6em .8em; border-radius: 8px; background: #fef2f2; border: 1px solid #fca5a5; color: #7f1d1d; }
+.nd-error p { margin: .2em 0 0; }
+.nd-hint { font-size: .85em; opacity: .8; }
+.nd-viewer h3 { margin: 0 0 .2em; }
+.nd-article { white-space: pre-wrap; line-height: 1.6; max-height: 560px; overflow-y: auto; padding: .8em 1em;
+  border: 1px solid var(--border-color-primary); border-radius: 8px; background: var(--background-fill-primary); }
+.nd-muted { opacity: .7; padding: 1em; }
+.nd-outcomes { width: 100%; border-collapse: collapse; font-size: .9em; }
+.nd-outcomes th, .nd-outcomes td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); }
+.nd-status { padding: 1px 8px; border-radius: 999px; font-size: .8em; font-weight: 600; }
+.nd-status-added, .nd-status-updated { background: #dcfce7; color: #166534; }
+.nd-status-unchanged { background: #e0f2fe; color: #075985; }
+.nd-status-duplicate { background: #f3e8ff; color: #6b21a8; }
+.nd-status-skipped { background: #fee2e2; color: #991b1b; }
+"""
+
+# Runs once per page: citation badges scroll to their card; "open in article" links go to the Sources tab.
+PAGE_JS = """
+if (!window.__ndClicks) {
+  window.__ndClicks = true;
+  document.addEventListener('click', (ev) => {
+    const a = ev.target && ev.target.closest ? ev.target.closest('a') : null;
+    if (!a) return;
+    const href = a.getAttribute('href') || '';
+    if (href.includes('#nd-open/')) {
+      ev.preventDefault(); ev.stopPropagation();
+      trigger('click', {href: href});
+      return;
+    }
+    const m = href.match(/#(nd-t\\d+-c\\d+)$/);
+    if (m) {
+      ev.preventDefault(); ev.stopPropagation();
+      const card = document.getElementById(m[1]);
+      if (card) {
+        card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+        card.classList.add('nd-flash');
+        setTimeout(() => card.classList.remove('nd-flash'), 1400);
+      }
+    }
+  }, true);
+}
+"""
+
+SCROLL_TO_MARK_JS = """() => { setTimeout(() => {
+  const m = document.querySelector('#nd-viewer mark');
+  if (m) m.scrollIntoView({behavior: 'smooth', block: 'center'});
+}, 150); }"""
+
+
+def _new_session() -> dict:
+    # Per browser session (deep-copied by gr.State): what is shown, and the plain turns for follow-ups.
+    return {"messages": [], "history": [], "turn": 0}
+
+
+class _Handlers:
+    """Event handlers bound to one Assistant; they hold no conversation themselves."""
+
+    def __init__(self, assistant):
+        self.assistant = assistant
+        self._write_lock = threading.Lock()  # ingest/remove change the index: one at a time
+
+    # --- chat ---
+
+    def respond(self, question: str, session: dict | None, top_k, sources):
+        session = session or _new_session()
+        question = (question or "").strip()
+        messages = list(session["messages"])
+        turn = session["turn"] + 1
+        if question:
+            messages.append({"role": "user", "content": render.render_user(question)})
+        messages.append({"role": "assistant", "content": render.render_partial("")})
+        yield list(messages), {**session, "messages": list(messages), "turn": turn}, ""
+
+        text = ""
+        answer: Answer | None = None
+        try:
+            for item in self.assistant.stream(
+                question,
+                history=session["history"],
+                sources=list(sources) if sources else None,
+                top_k=int(top_k) if top_k else None,
+            ):
+                if isinstance(item, Answer):
+                    answer = item
+                    break
+                text += item
+                messages[-1] = {"role": "assistant", "content": render.render_partial(text)}
+                yield list(messages), {**session, "messages": list(messages), "turn": turn}, ""
+        except RagError as e:
+            messages[-1] = {"role": "assistant", "content": render.render_error(str(e))}
+        except Exception:
+            log.exception("answering %r failed", question)
+            messages[-1] = {"role": "assistant", "content": render.render_error(GENERIC_ERROR)}
+        else:
+            if answer is None:  # the stream ended without its final Answer
+                log.error("answering %r ended without an Answer", question)
+                messages[-1] = {"role": "assistant", "content": render.render_error(GENERIC_ERROR)}
+        history = list(session["history"])
+        if answer is not None:
+            messages[-1] = {"role": "assistant", "content": render.render_answer(answer, turn)}
+            history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+        yield messages, {"messages": messages, "history": history, "turn": turn}, ""
+
+    def clear(self):
+        return [], _new_session(), ""
+
+    def api_ask(self, question: str, sources: list[str] | None = None, top_k: int | None = None) -> tuple[str, dict]:
+        """Answer one question (no conversation). Returns the answer text and {abstained, citations, provider}."""
+        try:
+            answer = self.assistant.ask(question, sources=sources or None, top_k=top_k or None)
+        except RagError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+        except Exception:
+            log.exception("api ask %r failed", question)
+            raise gr.Error(GENERIC_ERROR, print_exception=False) from None
+        return answer.answer, {
+            "abstained": answer.abstained,
+            "citations": [c.public() for c in answer.citations],
+            "provider": answer.provider,
+        }
+
+    # --- sources ---
+
+    def refresh(self, selected_sources, viewer_source, remove_source):
+        try:
+            articles = self.assistant.articles()
+        except RagError as e:
+            gr.Warning(str(e))
+            articles = []
+        known = {a.source for a in articles}
+        choices = render.article_choices(articles)
+        keep = [s for s in (selected_sources or []) if s in known]
+        return (
+            render.article_rows(articles),
+            gr.Dropdown(choices=choices, value=keep),
+            gr.Dropdown(choices=choices, value=viewer_source if viewer_source in known else None),
+            gr.Dropdown(choices=choices, value=remove_source if remove_source in known else None),
+            f"{len(articles)} article{'s' if len(articles) != 1 else ''} indexed",
+        )
+
+    def show_article(self, source, start=None, end=None) -> str:
+        if not source:
+            return render.render_viewer_empty()
+        try:
+            text = self.assistant.article_text(source)
+        except RagError as e:
+            return render.render_error(str(e))
+        title = next((a.title for a in self.assistant.articles() if a.source == source), source)
+        start = int(start) if start not in (None, "") else None
+        end = int(end) if end not in (None, "") else None
+        return render.render_article(title, source, text, start, end)
+
+    def choose_article(self, source):
+        # Chosen by hand: no cited span to highlight.
+        return None, None, self.show_article(source)
+
+    def open_citation(self, evt: gr.EventData):
+        href = getattr(evt, "href", "") if isinstance(getattr(evt, "_data", None), dict) else ""
+        target = render.parse_open_href(href if isinstance(href, str) else "")
+        if target is None:
+            return gr.Tabs(), gr.Dropdown(), None, None, gr.HTML()
+        source, start, end = target
+        return gr.Tabs(selected="sources"), gr.Dropdown(value=source), start, end, self.show_article(source, start, end)
+
+    def upload(self, files, progress=gr.Progress()):
+        paths = [Path(f if isinstance(f, str) else getattr(f, "name", str(f))) for f in (files or [])]
+        if not paths:
+            return "", None
+        settings = self.assistant.settings
+        limit = int(settings.max_file_mb * 1024 * 1024)
+        folder = Path(settings.uploads_dir)
+        rows: list[tuple[str, FileOutcome]] = []
+        saved: dict[str, str] = {}  # saved path -> name as uploaded
+        progress(0, desc="Checking files")
+        with self._write_lock:
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in paths:
+                original = path.name
+                try:
+                    name = render.safe_upload_name(original)
+                    size = path.stat().st_size
+                    if size > limit:
+                        raise ValueError(f"{size / 1024 / 1024:.1f} MB is over the {settings.max_file_mb:g} MB limit")
+                    if size == 0:
+                        raise ValueError("the file is empty")
+                    dest = _free_destination(folder, name, path)
+                    if not dest.exists():
+                        shutil.copyfile(path, dest)
+                    saved[str(dest.resolve())] = original
+                except (ValueError, OSError) as e:
+                    rows.append((original, FileOutcome(path=original, status="skipped", reason=str(e))))
+            if saved:
+                done = [0]
+
+                def on_file(outcome: FileOutcome) -> None:
+                    done[0] += 1
+                    progress(done[0] / len(saved), desc=f"Indexed {outcome.source or Path(outcome.path).name}")
+                    rows.append((saved.get(str(Path(outcome.path).resolve()), outcome.source or outcome.path), outcome))
+
+                progress(0.01, desc=f"Indexing {len(saved)} file{'s' if len(saved) != 1 else ''}")
+                try:
+                    self.assistant.ingest(list(saved), on_file=on_file)
+                except RagError as e:
+                    return render.render_error(str(e)), None
+                except Exception:
+                    log.exception("ingesting uploads failed")
+                    return render.render_error("Indexing failed; the error was logged on the server."), None
+        return render.render_outcomes(rows), None
+
+    def remove(self, source):
+        if not source:
+            return "Choose an article to remove."
+        with self._write_lock:
+            try:
+                removed = self.assistant.remove(source)
+            except RagError as e:
+                return f"Could not remove {source}: {e}"
+        return f"Removed {source}." if removed else f"{source} is not indexed."
+
+
+def _free_destination(folder: Path, name: str, upload: Path) -> Path:
+    """`folder/name`, or `name-2`, `name-3`… when a different file already has that name."""
+    stem, ext = Path(name).stem, Path(name).suffix
+    candidate = folder / name
+    i = 1
+    while candidate.exists() and not filecmp.cmp(candidate, upload, shallow=False):
+        i += 1
+        candidate = folder / f"{stem}-{i}{ext}"
+    return candidate
+
+
+def build_app(assistant) -> gr.Blocks:
+    h = _Handlers(assistant)
+    settings = assistant.settings
+    try:
+        provider = assistant.provider
+    except Exception:  # a provider that cannot even name itself should not stop the page
+        log.exception("reading the provider failed")
+        provider = "unknown"
+
+    try:
+        initial = render.article_choices(assistant.articles())
+    except RagError:
+        initial = []
+
+    with gr.Blocks(title="Newsdesk", analytics_enabled=False, fill_width=False) as demo:
+        session = gr.State(_new_session())
+        header = gr.HTML(
+            '<div class="nd-header"><h1>Newsdesk'
+            f'<span class="nd-provider">{render.esc(provider)}</span></h1>'
+            "<p>Questions about the indexed news articles, answered with cited passages.</p></div>",
+            head=f"<style>{CSS}</style>",
+            js_on_load=PAGE_JS,
+            elem_id="nd-header",
+        )
+        with gr.Tabs(selected="chat") as tabs:
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=420):
+                        chatbot = gr.Chatbot(
+                            label="Conversation",
+                            elem_id="nd-chat",
+                            height=560,
+                            latex_delimiters=[],
+                            feedback_options=None,
+                            buttons=["copy_all"],
+                            placeholder="Ask about the articles: every answer cites the passages it comes from.",
+                        )
+                        with gr.Row():
+                            question = gr.Textbox(
+                                show_label=False,
+                                placeholder="Ask a question and press Enter…",
+                                scale=5,
+                                lines=1,
+                                max_lines=4,
+                                elem_id="nd-question",
+                                autofocus=True,
+                            )
+                            ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="nd-ask")
+                        with gr.Row():
+                            gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                        clear = gr.Button("Clear conversation", size="sm", variant="secondary", elem_id="nd-clear")
+                    with gr.Column(scale=1, min_width=260):
+                        with gr.Accordion("Settings", open=True, elem_id="nd-settings"):
+                            gr.Textbox(value=provider, label="Answer provider", interactive=False)
+                            top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages retrieved (top-k)")
+                            source_filter = gr.Dropdown(
+                                choices=initial,
+                                value=[],
+                                multiselect=True,
+                                # API clients never run the page's load event; an unknown source simply matches nothing.
+                                allow_custom_value=True,
+                                label="Only search these articles",
+                                info="Empty: all articles.",
+                                elem_id="nd-source-filter",
+                            )
+            with gr.Tab("Sources", id="sources"):
+                with gr.Row():
+                    count = gr.Markdown("", elem_id="nd-count")
+                    refresh = gr.Button("Refresh", size="sm", scale=0, min_width=100, elem_id="nd-refresh")
+                table = gr.Dataframe(
+                    headers=["Title", "File", "Chunks", "Ingested at"],
+                    datatype=["str", "str", "number", "str"],
+                    value=[],
+                    interactive=False,
+                    wrap=True,
+                    column_widths=["50%", "26%", "8%", "16%"],
+                    elem_id="nd-sources-table",
+                    label="Indexed articles",
+                )
+                with gr.Row(equal_height=False):
+                    with gr.Column():
+                        uploads = gr.File(
+                            label="Add articles (.txt .md .html .pdf)",
+                            file_count="multiple",
+                            file_types=list(render.UPLOAD_EXTENSIONS),
+                            elem_id="nd-upload",
+                            height=140,
+                        )
+                        report = gr.HTML("", elem_id="nd-upload-report", js_on_load=None)
+                    with gr.Column():
+                        remove_choice = gr.Dropdown(choices=initial, label="Remove an article from the index", elem_id="nd-remove-choice")
+                        remove = gr.Button("Remove", variant="stop", size="sm", elem_id="nd-remove")
+                        removed = gr.Markdown("")
+                gr.Markdown("### Read an article")
+                with gr.Row():
+                    viewer_choice = gr.Dropdown(choices=initial, label="Article", scale=4, allow_custom_value=True, elem_id="nd-viewer-choice")
+                    span_start = gr.Number(label="Highlight from (char)", precision=0, scale=1, minimum=0)
+                    span_end = gr.Number(label="to", precision=0, scale=1, minimum=0)
+                    show_span = gr.Button("Highlight", size="sm", scale=0, min_width=100)
+                viewer = gr.HTML(render.render_viewer_empty(), elem_id="nd-viewer", js_on_load=None)
+
+        # --- events ---
+        chat_io = dict(
+            fn=h.respond,
+            inputs=[question, session, top_k, source_filter],
+            outputs=[chatbot, session, question],
+            api_name="chat",
+            show_progress="hidden",
+        )
+        question.submit(**chat_io)
+        ask.click(**{**chat_io, "api_name": False})
+        clear.click(h.clear, outputs=[chatbot, session, question], api_name=False)
+        chatbot.clear(h.clear, outputs=[chatbot, session, question], api_name=False)
+        gr.api(h.api_ask, api_name="ask")
+
+        refresh_io = dict(
+            fn=h.refresh,
+            inputs=[source_filter, viewer_choice, remove_choice],
+            outputs=[table, source_filter, viewer_choice, remove_choice, count],
+            api_name=False,
+        )
+        demo.load(**refresh_io)
+        refresh.click(**refresh_io)
+        uploads.upload(h.upload, inputs=uploads, outputs=[report, uploads], api_name=False).then(**refresh_io)
+        remove.click(h.remove, inputs=remove_choice, outputs=removed, api_name=False).then(**refresh_io)
+        viewer_choice.input(h.choose_article, inputs=viewer_choice, outputs=[span_start, span_end, viewer], api_name=False)
+        show_span.click(h.show_article, inputs=[viewer_choice, span_start, span_end], outputs=viewer, api_name=False).then(
+            None, js=SCROLL_TO_MARK_JS
+        )
+        header.click(
+            h.open_citation, outputs=[tabs, viewer_choice, span_start, span_end, viewer], api_name=False
+        ).then(None, js=SCROLL_TO_MARK_JS)
+
+    demo.queue(default_concurrency_limit=4)
+    return demo
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(assistant, host: str = "127.0.0.1", port: int = 7860) -> int:
+    if not is_loopback(host):
+        print(f"WARNING: {LOOPBACK_WARNING} (host {host}).", file=sys.stderr)
+    demo = build_app(assistant)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        demo.launch(
+            server_name=host,
+            server_port=port,
+            max_file_size=f"{assistant.settings.max_file_mb:g}mb",
+            show_error=False,
+        )
+    return 0
