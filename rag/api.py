@@ -1,0 +1,330 @@
+"""HTTP API over `Assistant`: JSON routes and an OpenAI-compatible chat endpoint.
+
+Routes (``create_app(assistant)``; ``rag api`` serves it with uvicorn):
+
+* ``POST /api/ask``     {question, history?, sources?, top_k?, mode?} -> ``Answer.public()``
+                        (the ``rag ask --json`` shape)
+* ``POST /api/search``  {question, top_k?, sources?, mode?} -> ``SearchResult.public()``
+* ``GET  /api/sources`` -> the indexed articles (the ``rag sources --json`` shape)
+* ``GET  /health``      -> {"status": "ok", "articles", "chunks", "provider"}
+* ``POST /v1/chat/completions`` (OpenAI-compatible, ``stream`` true or false): the last
+  user message is the question, the user/assistant messages before it the history.
+  ``choices[0].message.content`` is the cited answer; the extra top-level fields
+  ``citations`` (list of ``Citation.public()``) and ``newsdesk`` (``Answer.public()``)
+  carry the sources. Streamed: ``chat.completion.chunk`` deltas as the answer is
+  generated, a final chunk with ``finish_reason: "stop"``, ``citations`` and
+  ``newsdesk``, then ``data: [DONE]``. Optional body fields ``sources``, ``top_k``,
+  ``mode`` narrow retrieval as on ``/api/ask``.
+* ``GET  /v1/models``   -> one model, ``newsdesk`` (any ``model`` value is accepted).
+
+Errors are JSON ``{"error": {"message", "type"}}``, never a traceback: invalid body
+422, invalid question 400, empty index 409, language model failure 502, vector
+store unreachable 503, missing/wrong API key 401, anything unexpected 500.
+
+API key: when ``settings.api_key`` (``RAG_API_KEY`` / ``API_KEY``) is set, every
+``/api`` and ``/v1`` route needs ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
+``GET /health`` stays open so load balancers and container health checks can probe
+it; it reveals only counts and the provider name.
+
+Endpoints are plain ``def`` functions, so FastAPI runs the blocking Assistant calls
+in its thread pool and concurrent requests are served in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .errors import (
+    ConfigError,
+    DocumentError,
+    EmptyIndexError,
+    InvalidQuestionError,
+    LLMError,
+    ModelFileError,
+    RagError,
+    StoreUnavailableError,
+)
+from .models import Answer
+
+MODEL_ID = "newsdesk"
+log = logging.getLogger("rag.api")
+
+# Most specific first: (exception class, HTTP status, error type).
+_ERRORS: list[tuple[type[Exception], int, str]] = [
+    (InvalidQuestionError, 400, "invalid_request_error"),
+    (EmptyIndexError, 409, "empty_index"),
+    (LLMError, 502, "llm_error"),
+    (StoreUnavailableError, 503, "store_unavailable"),
+    (ModelFileError, 500, "config_error"),
+    (ConfigError, 500, "config_error"),
+    (DocumentError, 400, "invalid_request_error"),
+    (RagError, 400, "invalid_request_error"),
+]
+
+
+def _error(status: int, message: str, kind: str, headers: dict | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, **extra}}, status_code=status, headers=headers)
+
+
+def error_status(exc: Exception) -> tuple[int, str]:
+    for cls, status, kind in _ERRORS:
+        if isinstance(exc, cls):
+            return status, kind
+    return 500, "internal_error"
+
+
+# --------------------------------------------------------------------------- request bodies
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # OpenAI content parts: keep the text ones
+            return "".join(str(p.get("text", "")) for p in self.content if p.get("type") in ("text", "input_text"))
+        return self.content or ""
+
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str
+    top_k: int | None = Field(None, ge=1, le=50)
+    sources: list[str] | None = None
+    mode: Mode | None = None
+
+
+class AskRequest(SearchRequest):
+    history: list[Message] = Field(default_factory=list, description="the conversation so far, OpenAI-style")
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # temperature, max_tokens, user, ...: accepted, not used
+
+    model: str | None = None
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+    sources: list[str] | None = None
+    top_k: int | None = Field(None, ge=1, le=50)
+    mode: Mode | None = None
+
+
+def _history(messages: list[Message]) -> list[dict]:
+    return [{"role": m.role, "content": m.text()} for m in messages if m.role in ("user", "assistant") and m.text()]
+
+
+def _split_chat(messages: list[Message]) -> tuple[str, list[dict]]:
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role == "user":
+            return messages[i].text(), _history(messages[:i])
+    raise InvalidQuestionError("The conversation holds no user message; the last user message is the question.")
+
+
+# --------------------------------------------------------------------------- app
+
+
+def create_app(assistant) -> FastAPI:
+    app = FastAPI(
+        title="newsdesk",
+        description="Answers questions about news articles with cited passages.",
+        version="0.1.0",
+    )
+    app.state.assistant = assistant
+
+    @app.exception_handler(RagError)
+    async def rag_error(request: Request, exc: RagError):
+        status, kind = error_status(exc)
+        return _error(status, str(exc), kind)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError):
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        summary = "; ".join(f"{'.'.join(str(p) for p in d['loc'][1:]) or 'body'}: {d['msg']}" for d in details)
+        return _error(422, f"Invalid request: {summary}", "invalid_request_error", details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        kind = {401: "authentication_error", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request_error")
+        return _error(exc.status_code, str(exc.detail), kind, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, f"Internal error ({type(exc).__name__}); see the server log.", "internal_error")
+
+    def require_key(request: Request) -> None:
+        secret = assistant.settings.api_key
+        expected = secret.get_secret_value() if secret is not None else ""
+        if not expected:
+            return
+        given = request.headers.get("x-api-key", "")
+        auth = request.headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            given = auth[7:].strip()
+        if not given or not secrets.compare_digest(given.encode(), expected.encode()):
+            raise StarletteHTTPException(
+                401,
+                "Missing or wrong API key. Send `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    guarded = [Depends(require_key)]
+
+    @app.get("/health")
+    def health():
+        try:
+            return {
+                "status": "ok",
+                "articles": len(assistant.articles()),
+                "chunks": assistant.store.chunk_count(),
+                "provider": assistant.provider,
+            }
+        except RagError as exc:
+            status, kind = error_status(exc)
+            return JSONResponse(
+                {"status": "unavailable", "error": {"message": str(exc), "type": kind}}, status_code=503
+            )
+
+    @app.post("/api/ask", dependencies=guarded)
+    def ask(body: AskRequest):
+        answer = assistant.ask(
+            body.question, history=_history(body.history), sources=body.sources, top_k=body.top_k, mode=body.mode
+        )
+        return answer.public()
+
+    @app.post("/api/search", dependencies=guarded)
+    def search(body: SearchRequest):
+        return assistant.search(body.question, top_k=body.top_k, sources=body.sources, mode=body.mode).public()
+
+    @app.get("/api/sources", dependencies=guarded)
+    def sources():
+        return [a.model_dump(mode="json") for a in assistant.articles()]
+
+    @app.get("/v1/models", dependencies=guarded)
+    def models():
+        return {"object": "list", "data": [_model_card()]}
+
+    @app.get("/v1/models/{model_id}", dependencies=guarded)
+    def model(model_id: str):
+        if model_id != MODEL_ID:
+            raise StarletteHTTPException(404, f"No model '{model_id}'; this server has '{MODEL_ID}'.")
+        return _model_card()
+
+    @app.post("/v1/chat/completions", dependencies=guarded)
+    def chat(body: ChatRequest):
+        question, history = _split_chat(body.messages)
+        cid = f"chatcmpl-{uuid.uuid4().hex}"
+        created = int(time.time())
+        if not body.stream:
+            answer = assistant.ask(question, history=history, sources=body.sources, top_k=body.top_k, mode=body.mode)
+            return {
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": MODEL_ID,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": answer.answer},
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
+                "citations": [c.public() for c in answer.citations],
+                "newsdesk": answer.public(),
+            }
+        pieces = assistant.stream(question, history=history, sources=body.sources, top_k=body.top_k, mode=body.mode)
+        # Start it here, so a bad question or an empty index is an HTTP error, not a broken stream.
+        first = next(pieces)
+        return StreamingResponse(
+            _sse(first, pieces, cid, created),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return app
+
+
+def _model_card() -> dict:
+    return {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "newsdesk"}
+
+
+def _sse(first, rest: Iterator, cid: str, created: int) -> Iterator[str]:
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        data = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL_ID,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            **extra,
+        }
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    streamed = ""
+    answer: Answer | None = None
+    try:
+        item = first
+        while True:
+            if isinstance(item, Answer):
+                answer = item
+                break
+            streamed += item
+            yield chunk({"content": item})
+            item = next(rest)
+    except StopIteration:
+        pass
+    except Exception as exc:  # headers are sent: report it in-band, as OpenAI does
+        if not isinstance(exc, RagError):
+            log.exception("error while streaming an answer")
+        status, kind = error_status(exc)
+        message = str(exc) if isinstance(exc, RagError) else f"Internal error ({type(exc).__name__}); see the server log."
+        yield f"data: {json.dumps({'error': {'message': message, 'type': kind, 'code': status}})}\n\n"
+        yield "data: [DONE]\n\n"
+        return
+    if answer is None:
+        yield f"data: {json.dumps({'error': {'message': 'The answer stream ended early.', 'type': 'internal_error'}})}\n\n"
+        yield "data: [DONE]\n\n"
+        return
+    # The checked answer can differ from what streamed (an abstention, repaired citations).
+    if answer.answer != streamed:
+        if answer.answer.startswith(streamed):
+            yield chunk({"content": answer.answer[len(streamed):]})
+        else:
+            # Like `rag ask`: the checked answer follows in full; `newsdesk.answer` is authoritative.
+            yield chunk({"content": ("\n\n" if streamed else "") + answer.answer})
+    yield chunk({}, "stop", citations=[c.public() for c in answer.citations], newsdesk=answer.public())
+    yield "data: [DONE]\n\n"
+
+
+def serve(assistant, host: str = "127.0.0.1", port: int = 8000) -> int:
+    import uvicorn
+
+    if assistant.settings.api_key is None and host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: serving on {host} without an API key; set RAG_API_KEY to require one.", file=sys.stderr
+        )
+    uvicorn.run(create_app(assistant), host=host, port=port, log_level="info")
+    return 0
