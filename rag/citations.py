@@ -78,15 +78,17 @@ class CitationChecker:
     def check(self, answer: str, passages: list[Passage]) -> Checked:
         by_n = {p.n: p for p in passages}
         pieces = _answer_sentences(answer)
-        embeds = self._embed_pieces(pieces, passages)
+        supports = [{p.n: self._support(sentence, p, None, i) for p in passages} for i, (sentence, _) in enumerate(pieces)]
+        # Embeddings cost most of the check: only paraphrases the words alone cannot place need them.
+        if any(not all(n in by_n and sup[n][0] for n in cited) or not cited for sup, (_, cited) in zip(supports, pieces)):
+            embeds = self._embed_pieces(pieces, passages)
+            if embeds is not None:
+                supports = [{p.n: self._support(sentence, p, embeds, i) for p in passages} for i, (sentence, _) in enumerate(pieces)]
         out_sentences: list[str] = []
         quotes: dict[int, tuple[int, int, float]] = {}
         checked = Checked(answer="", citations=[])
         repaired = False
-        for i, (sentence, cited) in enumerate(pieces):
-            if not sentence:
-                continue
-            support = {p.n: self._support(sentence, p, embeds, i) for p in passages}
+        for support, (sentence, cited) in zip(supports, pieces):
             valid = [n for n in cited if n in by_n and support[n][0]]
             checked.markers += len(cited)
             checked.valid_markers += len(valid)
