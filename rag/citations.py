@@ -20,7 +20,8 @@ from .models import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _WORD = re.compile(r"[\w$%]+(?:[.,'’]\w+)*")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“(]?[A-Z0-9•])|\n+")
+# A sentence ends at . ! ? (or after the [n] markers that follow one) before a capital, or at a newline.
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])[\"”’)]*|(?<=[.!?]\s\[\d\])|(?<=[.!?]\s\[\d\d\])|(?<=\w\s\[\d\]\.))\s+(?=[\"“(]?[A-Z0-9•])|\n+")
 _STOP = frozenset(STOPWORDS_EN_PLUS) | {"said", "says", "according", "reportedly", "also"}
 # A sentence is supported when this share of its content words is in the passage...
 LEXICAL_SUPPORT = 0.5
@@ -40,12 +41,17 @@ def content_terms(text: str) -> set[str]:
     return set(_stemmer().stemWords([w for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]))
 
 
+# A period after these is not a sentence end ("the U.S. Army", "Sony Inc. said", "J. Smith").
+_ABBREVIATION = re.compile(r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Inc|Corp|Co|Ltd|vs|etc|e\.g|i\.e|No|Gen|Gov|Sen|Rep))\.?$")
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) spans of the sentences of `text`, whitespace trimmed."""
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.start()))
-        start = m.end()
+        if m.group(0).strip() or not _ABBREVIATION.search(text[start : m.start()]):
+            spans.append((start, m.start()))
+            start = m.end()
     spans.append((start, len(text)))
     out = []
     for s, e in spans:

@@ -7,9 +7,11 @@ kept in memory and on disk under the data dir, and never rebuilt per query.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from .config import Settings
 from .errors import EmptyIndexError
 from .models import Passage, SearchResult
 from .store import Store
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60
 # Bump when tokenisation changes, so cached BM25 indexes of the old scheme are not reused.
@@ -52,11 +56,12 @@ class BM25Index:
         self._sources = np.array([m["source"] for m in metas], dtype=object)
 
     @classmethod
-    def build(cls, store: Store, version: str, stemmer) -> BM25Index:
+    def build(cls, store: Store, snapshot: tuple[str, dict[str, str]], stemmer) -> BM25Index:
         import bm25s
 
+        version, committed = snapshot
         ids, metas, texts = [], [], []
-        for i, text, meta in store.iter_committed_chunks():
+        for i, text, meta in store.iter_committed_chunks(committed):
             ids.append(i)
             metas.append(meta)
             texts.append(text)
@@ -67,14 +72,23 @@ class BM25Index:
         return cls(version, retriever, ids, metas, texts)
 
     def save(self, folder: Path) -> None:
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self.ids:
-            self.retriever.save(str(tmp), show_progress=False)
-        (tmp / "chunks.json").write_text(json.dumps({"ids": self.ids, "metas": self.metas, "texts": self.texts}))
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)  # a reader never sees a half-written cache
+        """Writes the cache beside `folder` and renames it into place, so no reader sees half of it.
+
+        Several retrievers (threads, processes) may build the same version at once; the first
+        rename wins and the others drop their copy. The cache is an optimisation: failing to
+        write it never fails a search.
+        """
+        tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
+        try:
+            tmp.mkdir(parents=True)
+            if self.ids:
+                self.retriever.save(str(tmp), show_progress=False)
+            (tmp / "chunks.json").write_text(json.dumps({"ids": self.ids, "metas": self.metas, "texts": self.texts}))
+            tmp.rename(folder)
+        except OSError as exc:
+            log.debug("BM25 cache not written to %s: %s", folder, exc)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
     def load(cls, folder: Path, version: str) -> BM25Index:
@@ -111,22 +125,30 @@ class Retriever:
         self._bm25: BM25Index | None = None
         self._lock = threading.Lock()
 
-    def bm25(self) -> BM25Index:
-        version, _ = self.store.committed()
+    def bm25(self, snapshot: tuple[str, dict[str, str]] | None = None) -> BM25Index:
+        """The BM25 index of the corpus version `snapshot` (default: the current one)."""
+        snapshot = snapshot or self.store.committed()
+        version = snapshot[0]
         current = self._bm25
         if current is not None and current.version == version:
             return current
         with self._lock:
             if self._bm25 is not None and self._bm25.version == version:
                 return self._bm25
-            folder = self.settings.cache_dir / f"bm25-{BM25_SCHEME}-{self.settings.collection}-{version or 'empty'}"
+            home = self.settings.cache_dir / "bm25" / self.settings.collection
+            folder = home / f"{BM25_SCHEME}-{version or 'empty'}"
             try:
                 index = BM25Index.load(folder, version)
             except (OSError, ValueError, KeyError):
-                index = BM25Index.build(self.store, version, self._stemmer)
+                index = BM25Index.build(self.store, snapshot, self._stemmer)
+                # A commit during the build may have deleted chunks it was reading: don't keep that.
+                if version != self.store.version():
+                    return index
                 if version:
-                    for old in self.settings.cache_dir.glob(f"bm25-*-{self.settings.collection}-*"):
-                        shutil.rmtree(old, ignore_errors=True)
+                    # Older versions' caches; another builder's ".tmp-" folder is left to it.
+                    for old in home.glob("*"):
+                        if ".tmp-" not in old.name and old.name != folder.name:
+                            shutil.rmtree(old, ignore_errors=True)
                     index.save(folder)
             self._bm25 = index
             return index
@@ -145,16 +167,19 @@ class Retriever:
         if not self.store.chunk_count():
             raise EmptyIndexError(self.store.where)
 
-        dense_hits: list[dict] = []
-        if mode in ("hybrid", "dense"):
-            vector = self.embedder.get_query_embedding(question)
-            dense_hits = self.store.dense(vector, n, sources)
-
-        bm25_hits: list[tuple[int, float]] = []
-        index = None
-        if mode in ("hybrid", "bm25"):
-            index = self.bm25()
-            bm25_hits = index.search(_tokenize([question], self._stemmer)[0], n, sources)
+        vector = self.embedder.get_query_embedding(question) if mode in ("hybrid", "dense") else None
+        # Both retrievers read one snapshot of the corpus; if an ingest commits meanwhile, read again,
+        # so a result never mixes two versions of an article.
+        for _ in range(5):
+            snapshot = self.store.committed()
+            dense_hits = self.store.dense(vector, n, sources, snapshot[1]) if vector is not None else []
+            bm25_hits: list[tuple[int, float]] = []
+            index = None
+            if mode in ("hybrid", "bm25"):
+                index = self.bm25(snapshot)
+                bm25_hits = index.search(_tokenize([question], self._stemmer)[0], n, sources)
+            if self.store.version() == snapshot[0]:
+                break
 
         fused: dict[str, dict] = {}
         for rank, hit in enumerate(dense_hits):

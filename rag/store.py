@@ -133,9 +133,12 @@ class Store:
     def chunk_count(self) -> int:
         return self._guard(self.chunks.count)
 
-    def dense(self, vector: Sequence[float], n: int, sources: Sequence[str] | None = None) -> list[dict]:
-        """Nearest committed chunks: dicts with id, text, metadata and cosine similarity."""
-        _, committed = self.committed()
+    def dense(
+        self, vector: Sequence[float], n: int, sources: Sequence[str] | None = None, committed: dict[str, str] | None = None
+    ) -> list[dict]:
+        """Nearest committed chunks (of the `committed` snapshot): dicts with id, text, metadata and cosine similarity."""
+        if committed is None:
+            _, committed = self.committed()
         total = self.chunk_count()
         if not total:
             return []
@@ -153,16 +156,18 @@ class Store:
             hits = [
                 {"id": i, "text": d, "meta": m, "similarity": 1.0 - dist}
                 for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
-                if committed.get(m["source"]) == m["doc_hash"]
+                # A record deleted while the query ran comes back without metadata.
+                if m is not None and d is not None and committed.get(m["source"]) == m["doc_hash"]
             ]
             # Uncommitted chunks (an ingest in flight) can crowd the top; ask for more.
             if len(hits) >= n or want >= total or len(res["ids"][0]) < want:
                 return hits[:n]
             want = min(want * 2, total)
 
-    def iter_committed_chunks(self) -> Iterator[tuple[str, str, dict]]:
+    def iter_committed_chunks(self, committed: dict[str, str] | None = None) -> Iterator[tuple[str, str, dict]]:
         """(id, text, metadata) of every committed chunk, paged so memory stays bounded."""
-        _, committed = self.committed()
+        if committed is None:
+            _, committed = self.committed()
         offset = 0
         while True:
             page = self._guard(

@@ -33,7 +33,7 @@ def test_right_article_ranks_high(indexed):
     first = sum(assistant.search(q["question"]).passages[0].source in q["sources"] for q in SINGLE_SOURCE)
     in_top5 = sum(any(p.source in q["sources"] for p in assistant.search(q["question"]).passages) for q in ANSWERABLE)
     assert in_top5 >= len(ANSWERABLE) - 1
-    assert first >= 0.7 * len(SINGLE_SOURCE)
+    assert first >= 0.6 * len(SINGLE_SOURCE)
 
 
 def test_passages_carry_exact_offsets(indexed):

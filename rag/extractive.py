@@ -1,0 +1,608 @@
+"""The offline answer provider: quote the passage sentences that answer the question.
+
+No language model. The retrieved passages are split into sentences and list
+items (headings, table rows, bylines and cut-off fragments are dropped); each
+is scored by
+
+* lexical coverage: the idf-weighted share of the question's content terms
+  (lower-cased, stemmed, stopwords and question-frame words like "reportedly"
+  removed) that the sentence holds, idf counted over the candidate sentences,
+  so terms every passage shares ("Meta", "AI") weigh little and a specific
+  term the passages never mention weighs most; terms in the sentence's
+  heading, list intro or antecedent count in part;
+* embedding similarity between question and sentence (one batch call);
+* small bonuses for the question's words side by side in the same order, and
+  for the passage's retrieval rank.
+
+The best sentence, with what continues its point (the antecedent of a
+sentence opening "She ...", a following "However ..." sentence, the items of
+a list) and, when it scores nearly as well, a second independent sentence,
+form the answer: quoted verbatim, each followed by its [n].
+
+It abstains when the evidence is weak: the best score or the weighted term
+coverage is low, a name or number from the question ("Avocado", "2022") is
+not in the passages, or the question asks for a quantity ("How many ...",
+"What is X's share price?") or a date ("When ...") and no well-scoring
+sentence has one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from .models import Passage
+
+# --- weights and thresholds ---
+# Chosen on principle, then checked (not fitted) on the dev set and ~100 extra questions; results were
+# flat for LEX_WEIGHT 0.5-0.6, MIN_COMBINED 0.45-0.55, MIN_COVERAGE 0.3-0.5.
+
+LEX_WEIGHT = 0.5  # score = LEX_WEIGHT * coverage + (1 - LEX_WEIGHT) * similarity + bonuses: equal say
+RANK_BONUS = 0.04  # passage [1] gets it all, the last passage nothing: a tie-breaker, not a signal
+PHRASE_BONUS = 0.1  # times the share of the question's adjacent term pairs the sentence repeats in order
+CONTEXT_WEIGHT = 0.5  # a question term found only in the heading / list intro / antecedent counts half
+NEAR_WEIGHT = 0.25  # ...and only in the sentence before or after, a quarter
+# Abstain unless the best sentence scores at least this: both signals at least middling...
+MIN_COMBINED = 0.5
+# ...its answer holds at least this idf-weighted share of the question's terms (the rare, specific
+# terms weigh most, so a question about "headcount" is not answered by sentences about "Meta")...
+MIN_COVERAGE = 0.4
+# ...and MiniLM's cosine is above this (below it the sentence is about something else).
+MIN_SIMILARITY = 0.2
+SECOND_WITHIN = 0.9  # a second, independent sentence joins when it scores this close to the best
+MAX_WORDS = 80  # the answer's quoted words, about
+MAX_SENTENCES = 3  # sentences from one point, or in all (list items aside)
+MAX_LIST_ITEMS = 4
+
+# --- sentence splitting ---
+
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st mt ft inc corp co ltd llc plc bros vs etc al approx dept est fig no nos vol
+    gen gov sen rep pres capt col lt sgt adm jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri
+    e.g i.e a.m p.m u.s u.k u.n e.u""".split()
+)
+# End of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+_BULLET = re.compile(r"^(?:[•·▪●◦‣*>]|[-–—](?=\s)|\d{1,2}[.)](?=\s))\s*")
+_TERMINAL = ('.', '!', '?', '…', '"', '”', "'", '’', ')')
+
+
+def _is_boundary(text: str, end: int) -> bool:
+    """Does the sentence really end at text[:end] (which ends with punctuation)?"""
+    rest = text[end:].lstrip(" \t")
+    if not rest:
+        return True
+    nxt = rest[0]
+    # A new sentence starts with a capital, a digit, an opening quote/bracket or a bullet.
+    if not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘([•$"):
+        return False
+    m = re.search(r"([^\s\"'“‘(\[]+?)[.!?…]+[\"'”’)\]]*$", text[:end])
+    if not m or not text[:end].rstrip("\"'”’)]").endswith("."):
+        return True
+    word = m.group(1).lower()
+    if word in _ABBREVIATIONS:
+        return False
+    # Initials ("J. Smith") and dotted acronyms ("U.S.", "a.m.").
+    if re.fullmatch(r"[a-z]", word) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
+        return False
+    return True
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences of `text`, trimmed, bullet markers excluded.
+
+    A line break always ends a sentence (headings, list items and paragraphs are
+    lines); inside a line a sentence ends at . ! ? unless that is an abbreviation
+    ("U.S.", "Inc.", "Dr."), an initial, or part of a number ("$14.3 billion").
+    """
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        ls, le = line.span()
+        body = text[ls:le]
+        # Leading whitespace and a bullet marker are not part of the sentence.
+        lead = len(body) - len(body.lstrip())
+        bullet = _BULLET.match(body[lead:])
+        if bullet:
+            lead += bullet.end()
+        start = ls + lead
+        for m in _BOUNDARY.finditer(text, start, le):
+            if _is_boundary(text[:le], m.end()):
+                spans.append((start, m.end()))
+                start = m.end()
+        spans.append((start, le))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+# --- terms ---
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*(?:['’][a-z]+)?")
+_STOP = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been before being below
+    between both but by can cannot could couldn't did didn't do does doesn't doing don't down during each few for
+    from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him
+    himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more most mustn't my
+    myself no nor not of off on once only or other ought our ours ourselves out over own same shan't she she'd
+    she'll she's should shouldn't so some such than that that's the their theirs them themselves then there
+    there's these they they'd they'll they're they've this those through to too under until up very was wasn't we
+    we'd we'll we're we've were weren't what what's when when's where where's which while who who's whom why why's
+    with won't would wouldn't you you'd you'll you're you've your yours yourself yourselves also just may might
+    must shall will s t""".split()
+)
+# Words that frame a question rather than name what it is about.
+_FRAME = frozenset(
+    """according reportedly report reported reports say says said tell told describe described describes
+    mention mentioned mentions article articles story piece op ed oped author writer text passage passages
+    word words term terms call called name named kind type sort example examples exactly specifically
+    happen happened happens much many mean means meant use used""".split()
+)
+_NUMBER_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty
+    seventy eighty ninety hundred hundreds thousand thousands million millions billion billions trillion
+    trillions dozen dozens half percent""".split()
+)
+_MONTHS = "january february march april june july august september october november december".split() + [r"may(?=\s+\d)"]
+_PERIOD = r"(?:year|month|week|day|decade|quarter|spring|summer|autumn|fall|winter|morning|night)s?"
+_TIME = re.compile(
+    r"\b(?:(?:19|20)\d\d|%s|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.|monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday|today|yesterday|tomorrow|tonight|recently|"
+    r"(?:this|last|next|that|same|previous|following|early|earlier|late|later|within|one|two|three|a|an|\d+)\s+(?:\w+\s+)?%s|"
+    r"%s\s+(?:ago|later|earlier))\b" % ("|".join(_MONTHS), _PERIOD, _PERIOD),
+    re.IGNORECASE,
+)
+_QUANTITY_Q = re.compile(
+    r"\bhow\s+(?:much|many|large|big|old|long|far|high|low|tall|small|often)\b|"
+    # "What is Apple's share price?", "What was Meta's profit in 2024?": the quantity is what is asked.
+    r"^\s*(?:what|which)(?:'s|’s|\s+(?:is|was|are|were|will\s+be|would\s+be))?\s+(?:[\w'’-]+\s+){0,4}?"
+    r"(?:price|prices|cost|costs|salary|salaries|revenue|revenues|headcount|valuation|worth|percentage|percent|"
+    r"amount|number|size|age|population|profit|profits|income|budget|market\s+cap|height|weight|share)\b",
+    re.IGNORECASE,
+)
+_HOW_MANY = re.compile(r"\bhow\s+many\s+([\w'’-]+)(?:\s+([\w'’-]+))?", re.IGNORECASE)
+_TIME_Q = re.compile(r"^\s*when\b|\bwhat\s+(?:year|date|month|day|time)\b|\b(?:release|launch)\s+date\b|\bsince\s+when\b", re.IGNORECASE)
+# A sentence opening with a pronoun or demonstrative needs the one before it to make sense...
+_REFERS_BACK = re.compile(
+    r"^[\"“‘']?(?:this|that|these|those|it|its|it's|it’s|he|she|they|his|her|their|them|such)\b", re.IGNORECASE
+)
+# ...and one opening like this carries on the point of the sentence before it.
+_CARRIES_ON = re.compile(
+    _REFERS_BACK.pattern + r"|^(?:however|but|also|still|yet|instead|moreover|furthermore|additionally|"
+    r"in addition|as a result|even so|nevertheless|nonetheless)\b",
+    re.IGNORECASE,
+)
+
+
+# Irregular past forms the stemmer leaves alone ("laid off" should match "lay off").
+_IRREGULAR = {
+    "laid": "lay", "paid": "pay", "said": "say", "made": "make", "took": "take", "taken": "take", "gave": "give",
+    "given": "give", "bought": "buy", "sold": "sell", "brought": "bring", "thought": "think", "began": "begin",
+    "begun": "begin", "grew": "grow", "grown": "grow", "rose": "rise", "risen": "rise", "fell": "fall",
+    "fallen": "fall", "held": "hold", "led": "lead", "met": "meet", "sent": "send", "spent": "spend",
+    "built": "build", "told": "tell", "found": "find", "kept": "keep", "went": "go", "gone": "go", "came": "come",
+    "saw": "see", "seen": "see", "knew": "know", "known": "know", "wrote": "write", "written": "write",
+    "drove": "drive", "driven": "drive", "lost": "lose", "stood": "stand", "got": "get", "gotten": "get",
+    "chose": "choose", "chosen": "choose", "drew": "draw", "drawn": "draw", "fought": "fight", "caught": "catch",
+    "sought": "seek", "taught": "teach", "felt": "feel", "left": "leave", "won": "win", "ran": "run", "hid": "hide",
+    "hidden": "hide", "struck": "strike", "shook": "shake", "shaken": "shake", "spoke": "speak", "spoken": "speak",
+    "broke": "break", "broken": "break", "froze": "freeze", "frozen": "freeze", "stole": "steal", "stolen": "steal",
+    "threw": "throw", "thrown": "throw", "flew": "fly", "flown": "fly", "swore": "swear", "sworn": "swear",
+    "wore": "wear", "worn": "wear", "became": "become", "overtook": "overtake", "undertook": "undertake",
+    "withdrew": "withdraw", "withdrawn": "withdraw", "dealt": "deal", "meant": "mean",
+    "bet": "bet", "cut": "cut", "hit": "hit", "quit": "quit", "shut": "shut", "split": "split", "spun": "spin",
+}
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _words(text: str) -> list[str]:
+    text = text.lower().replace("’", "'")
+    out = []
+    for w in _WORD.findall(text):
+        if w.endswith("'s"):
+            w = w[:-2]
+        out.append(w.rstrip("'"))
+    return [w for w in out if w]
+
+
+def terms(text: str, drop_frame: bool = False) -> list[str]:
+    """Stemmed content terms of `text`, in order, duplicates kept."""
+    words = [w for w in _words(text) if w not in _STOP and (len(w) > 1 or w.isdigit())]
+    if drop_frame:
+        words = [w for w in words if w not in _FRAME]
+    return _stemmer().stemWords([_IRREGULAR.get(w, w) for w in words])
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers in `text`, as digits or number words."""
+    words = _words(text)
+    return {w for w in words if any(c.isdigit() for c in w)} | {w for w in words if w in _NUMBER_WORDS}
+
+
+def _mentions(text: str, name: str) -> bool:
+    """`name` (lower case) in lower-cased `text`: a word prefix ("meta" in "meta’s"), a whole number."""
+    tail = r"(?![\d])" if name[-1].isdigit() else ""
+    return re.search(r"(?<![\w.])" + re.escape(name) + tail, text) is not None
+
+
+def _counts(text: str, nouns: set[str], skip: set[str]) -> bool:
+    """Is one of `nouns` counted in `text`: a number followed within a few words by the noun ("600 workers",
+    "billions of daily active users")?"""
+    words = _words(text)
+    stems = _stemmer().stemWords([_IRREGULAR.get(w, w) for w in words])
+    for i, w in enumerate(words):
+        if (any(c.isdigit() for c in w) or w in _NUMBER_WORDS) and w not in skip:
+            if nouns & set(stems[i + 1 : i + 5]):
+                return True
+    return False
+
+
+def _question_names(question: str) -> list[str]:
+    """Capitalised words and numbers the evidence should mention ("Avocado", "2022")."""
+    words = re.findall(r"[A-Za-z0-9][\w’'&.-]*", question)
+    if sum(w[0].isupper() for w in words) > len(words) / 2:
+        words = [w for w in words if not w.isalpha()]  # Title Case Or SHOUTED: capitals say nothing
+    out = []
+    for i, w in enumerate(words):
+        w = re.sub(r"(?:['’]s|[.'’-])+$", "", w)
+        if not w:
+            continue
+        if any(c.isdigit() for c in w):
+            out.append(w.lower())
+        elif i > 0 and w[0].isupper() and w.lower() not in _STOP and w.lower() not in _FRAME:
+            out.append(w.lower())
+    return out
+
+
+# --- candidates ---
+
+
+@dataclass
+class _Unit:
+    text: str
+    passage: Passage
+    rank: int  # index of the passage in the list
+    index: int  # position among the passage's units
+    start: int  # offsets in passage.text
+    end: int
+    kind: str  # "sentence", "item" (list item), "intro" (ends with ':'), "heading", "fragment"
+    context: str = ""  # section heading or list intro the unit sits under
+    paragraph: int = 0
+    terms: set[str] = field(default_factory=set)
+    context_terms: set[str] = field(default_factory=set)
+    near_terms: set[str] = field(default_factory=set)  # the sentences either side, same paragraph
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.passage.source, self.passage.start + self.start)
+
+
+def _units(passage: Passage, rank: int) -> list[_Unit]:
+    """The passage's sentences, classified, each with the heading / list intro it sits under."""
+    text = passage.text
+    first = len(text) - len(text.lstrip())
+    last = len(text.rstrip())
+    units: list[_Unit] = []
+    heading = intro = ""
+    paragraph = 0
+    prev_end = 0
+    for s, e in split_sentences(text):
+        line_start = text.rfind("\n", 0, s) + 1
+        new_line = line_start >= prev_end
+        if new_line:
+            paragraph += 1  # paragraphs, headings and list items are lines
+        marker = text[line_start:s].strip()
+        is_item = new_line and bool(marker) and bool(_BULLET.match(marker + " "))
+        line_end = text.find("\n", e)
+        whole_line = new_line and text[e : len(text) if line_end == -1 else line_end].strip() == ""
+        sentence = text[s:e]
+        if s == first and sentence[:1].islower():
+            kind = "fragment"  # the chunk starts inside a sentence
+        elif sentence.endswith(":"):
+            kind = "intro"
+        elif is_item:
+            kind = "item" if len(sentence.split()) >= 2 else "fragment"
+        elif whole_line and not sentence.endswith(_TERMINAL):
+            # A short unpunctuated line is a heading (or a byline); a long one a table row or a cut sentence.
+            kind = "heading" if len(sentence.split()) <= 15 and (e < last or s == first) else "fragment"
+        elif e == last and not sentence.endswith(_TERMINAL):
+            kind = "fragment"  # the chunk ends inside a sentence
+        else:
+            kind = "sentence"
+        if kind == "item":
+            context = " ".join(x for x in (intro, heading) if x)
+        else:
+            context = heading
+        unit = _Unit(sentence, passage, rank, len(units), s, e, kind, context, paragraph)
+        if kind == "heading":
+            heading, intro = sentence, ""
+        elif kind == "intro":
+            intro = sentence
+        elif kind == "sentence":
+            intro = ""
+        # A sentence opening with "It", "This", "She"... is about what the one before it names.
+        if kind == "sentence" and units and units[-1].paragraph == paragraph and _REFERS_BACK.match(sentence):
+            unit.context = f"{units[-1].text} {unit.context}".strip()
+        units.append(unit)
+        prev_end = e
+    for u in units:
+        u.terms = set(terms(u.text))
+        u.context_terms = set(terms(u.context)) - u.terms
+    for i, u in enumerate(units):
+        if u.kind == "sentence":
+            near = [v for v in units[max(0, i - 1) : i + 2] if v is not u and v.paragraph == u.paragraph]
+            u.near_terms = set().union(set(), *(v.terms for v in near)) - u.terms - u.context_terms
+    return units
+
+
+def _candidate(u: _Unit) -> bool:
+    """Can the unit be quoted as an answer? Not headings, table rows, cut-off fragments, bylines or
+    very short lines; a list intro ("Zuckerberg has emphasized:") can, it brings its items."""
+    if u.kind in ("heading", "fragment"):
+        return False
+    if u.kind == "intro":
+        return u.words >= 2
+    if u.words < 4 or len(u.terms) < 2:
+        return False
+    return not re.match(r"^(?:by|written by|writer|author)\b", u.text, re.IGNORECASE)
+
+
+# --- scoring ---
+
+
+@dataclass
+class ExtractiveResult:
+    answer: str  # every sentence followed by its [n]; "" when abstained
+    abstained: bool
+    # (quoted sentence, passage n, start, end): start/end are offsets in the cleaned article
+    sentences: list[tuple[str, int, int, int]] = field(default_factory=list)
+    score: float = 0.0  # combined score of the best sentence
+    coverage: float = 0.0  # weighted share of the question's terms in the answer's main sentence(s)
+    similarity: float = 0.0  # embedding cosine of question and best sentence
+    reason: str = ""  # why it abstained
+
+
+@dataclass
+class Scored:
+    unit: _Unit
+    score: float
+    coverage: float
+    similarity: float
+
+
+def _embed(embedder, texts: list[str]) -> np.ndarray | None:
+    if embedder is None or not texts:
+        return None
+    if hasattr(embedder, "embed"):
+        vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+    else:  # any llama-index BaseEmbedding
+        vectors = np.asarray(embedder.get_text_embedding_batch(texts), dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.clip(norms, 1e-12, None)
+
+
+def _match(term: str, vocab: set[str]) -> float:
+    if term in vocab:
+        return 1.0
+    # Stems that differ only in a suffix ("emphas" / "emphasis", "commerci" / "commercialis").
+    if len(term) >= 5 and any(len(v) >= 5 and (v.startswith(term) or term.startswith(v)) for v in vocab):
+        return 0.8
+    return 0.0
+
+
+def _coverage(qterms: list[str], idf: dict[str, float], units: list[_Unit]) -> float:
+    """idf-weighted share of the question terms in the units: full weight in their own text, part weight
+    in the heading / list intro / antecedent they depend on, less in the sentences beside them."""
+    total = sum(idf[t] for t in qterms)
+    if not total:
+        return 0.0
+    own = set().union(*(u.terms for u in units))
+    context = set().union(*(u.context_terms for u in units))
+    near = set().union(*(u.near_terms for u in units))
+    got = sum(
+        idf[t] * max(_match(t, own), CONTEXT_WEIGHT * _match(t, context), NEAR_WEIGHT * _match(t, near))
+        for t in qterms
+    )
+    return got / total
+
+
+def _pairs(seq: list[str]) -> set[tuple[str, str]]:
+    return {(x, y) for x, y in zip(seq, seq[1:]) if x != y}
+
+
+def _embed_text(u: _Unit) -> str:
+    # A list item means little without its intro ("Zuckerberg has emphasized:").
+    return f"{u.context} {u.text}".strip() if u.kind == "item" and u.context else u.text
+
+
+@dataclass
+class _Ranking:
+    question_terms: list[str]
+    idf: dict[str, float]
+    scored: list[Scored]  # best first
+    by_passage: dict[int, list[_Unit]]  # every unit of each passage, candidates or not, in order
+    has_embeddings: bool
+
+
+def rank_sentences(question: str, passages: list[Passage], embedder) -> _Ranking:
+    """Every candidate sentence of the passages, scored against the question, best first."""
+    qterms = list(dict.fromkeys(terms(question, drop_frame=True)))
+    units: list[_Unit] = []
+    seen: set[tuple[str, int]] = set()
+    by_passage: dict[int, list[_Unit]] = {}
+    for rank, p in enumerate(passages):
+        by_passage[rank] = _units(p, rank)
+        for u in by_passage[rank]:
+            # Overlapping chunks repeat sentences; keep the better-ranked copy.
+            if _candidate(u) and u.key not in seen:
+                seen.add(u.key)
+                units.append(u)
+    if not units or not qterms:
+        return _Ranking(qterms, {}, [], by_passage, False)
+
+    # idf over the candidate sentences, BM25's form (always positive).
+    n = len(units)
+    df = {t: sum(1 for u in units if t in u.terms) for t in qterms}
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in qterms}
+    # A sentence sharing almost none of the question's terms cannot pass MIN_COVERAGE even with its
+    # neighbours (they count a quarter as context); not embedding it saves most of the time.
+    coverages = [_coverage(qterms, idf, [u]) for u in units]
+    keep = [i for i, c in enumerate(coverages) if c >= MIN_COVERAGE * NEAR_WEIGHT]
+    units, coverages = [units[i] for i in keep], [coverages[i] for i in keep]
+    vectors = _embed(embedder, [question] + [_embed_text(u) for u in units]) if units else None
+    sims = vectors[1:] @ vectors[0] if vectors is not None else None
+    qpairs = _pairs(qterms)
+    scored = []
+    for i, u in enumerate(units):
+        cov = coverages[i]
+        sim = float(sims[i]) if sims is not None else cov
+        bonus = RANK_BONUS * (1 - u.rank / (len(passages) - 1)) if len(passages) > 1 else RANK_BONUS
+        if qpairs:
+            # Question words side by side in the same order ("winning strategy", "chief AI scientist").
+            bonus += PHRASE_BONUS * len(qpairs & _pairs(terms(_embed_text(u)))) / len(qpairs)
+        scored.append(Scored(u, LEX_WEIGHT * cov + (1 - LEX_WEIGHT) * sim + bonus, cov, sim))
+    scored.sort(key=lambda x: (-x.score, x.unit.rank, x.unit.start))
+    return _Ranking(qterms, idf, scored, by_passage, sims is not None)
+
+
+def _abstain(reason: str, score: float = 0.0, coverage: float = 0.0, similarity: float = 0.0) -> ExtractiveResult:
+    return ExtractiveResult("", True, [], score, coverage, similarity, reason)
+
+
+def extractive_answer(question: str, passages: list[Passage], embedder) -> ExtractiveResult:
+    """Quote the passage sentences that answer `question`, or abstain.
+
+    `embedder` has `.embed(list[str]) -> ndarray` (MiniLMEmbedding) or is any
+    llama-index embedding; None scores by term coverage alone.
+    """
+    if not passages or not question.strip():
+        return _abstain("no passages or an empty question")
+    ranking = rank_sentences(question, passages, embedder)
+    if not ranking.question_terms:
+        return _abstain("the question has no content words")
+    if not ranking.scored:
+        return _abstain("no passage sentence shares enough of the question's terms")
+
+    wants_number = bool(_QUANTITY_Q.search(question))
+    wants_time = bool(_TIME_Q.search(question))
+    qnumbers = _numbers(question)
+    how_many = _HOW_MANY.search(question)
+    counted = set(terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
+
+    def fits(group: list[_Unit]) -> bool:
+        """Does the evidence hold the kind of thing asked for: a number the question lacks (for
+        "how many workers", one that counts workers), a date?"""
+        text = " ".join(u.text for u in group)
+        if wants_number and not _numbers(text) - qnumbers:
+            return False
+        if counted and not _counts(text, counted, qnumbers):
+            return False
+        return not (wants_time and not _TIME.search(text))
+
+    best, groups = None, []
+    for cand in ranking.scored:
+        group = _group(cand.unit, ranking.by_passage)
+        if fits(group):
+            best, groups = cand, [group]
+            break
+    if best is None:
+        return _abstain(f"the question asks for {'a quantity' if wants_number else 'a date'} and no sentence has one")
+
+    # A second, independent sentence when it scores nearly as well.
+    for cand in ranking.scored:
+        if cand.score < SECOND_WITHIN * best.score:
+            break
+        group = _group(cand.unit, ranking.by_passage)
+        keys = {u.key for g in groups for u in g}
+        words = sum(u.words for g in groups for u in g) + sum(u.words for u in group)
+        count = sum(len(g) for g in groups) + len(group)
+        if cand is best or not fits(group) or keys & {u.key for u in group} or words > MAX_WORDS or count > MAX_SENTENCES:
+            continue
+        groups.append(group)
+        break
+
+    coverage = _coverage(ranking.question_terms, ranking.idf, groups[0])
+    chosen = [u for g in groups for u in g]
+    evidence = " ".join(dict.fromkeys(u.passage.text for u in chosen)).lower()
+    missing = [w for w in _question_names(question) if not _mentions(evidence, w)]
+    reason = ""
+    if best.score < MIN_COMBINED:
+        reason = f"best sentence scores {best.score:.2f} < {MIN_COMBINED}"
+    elif ranking.has_embeddings and best.similarity < MIN_SIMILARITY:
+        reason = f"best sentence similarity {best.similarity:.2f} < {MIN_SIMILARITY}"
+    elif coverage < MIN_COVERAGE:
+        reason = f"the answer holds {coverage:.0%} of the question's terms (weighted) < {MIN_COVERAGE:.0%}"
+    elif missing:
+        reason = "the passages do not mention " + ", ".join(missing)
+    if reason:
+        return _abstain(reason, best.score, coverage, best.similarity)
+    sentences = [(u.text, u.passage.n, u.passage.start + u.start, u.passage.start + u.end) for u in chosen]
+    return ExtractiveResult(_compose(groups), False, sentences, best.score, coverage, best.similarity)
+
+
+# --- composition ---
+
+
+def _group(u: _Unit, by_passage: dict[int, list[_Unit]]) -> list[_Unit]:
+    """The unit plus what continues its point: the list an intro opens, the items after an item,
+    the sentence a pronoun refers back to, a following sentence that carries on ("It", "This", "However")."""
+    siblings = by_passage[u.rank]
+    out = [u]
+    words = u.words
+    if u.kind in ("intro", "item"):
+        if u.kind == "item" and u.index > 0 and siblings[u.index - 1].kind == "intro":
+            out.insert(0, siblings[u.index - 1])  # the first item: show the line that opens the list
+            words += out[0].words
+        items = 1 if u.kind == "item" else 0
+        for v in siblings[u.index + 1 :]:
+            if v.kind != "item" or items >= MAX_LIST_ITEMS or words + v.words > MAX_WORDS:
+                break
+            out.append(v)
+            words += v.words
+            items += 1
+        return out
+    if _REFERS_BACK.match(u.text) and u.index > 0:
+        prev = siblings[u.index - 1]
+        if prev.kind == "sentence" and prev.paragraph == u.paragraph and words + prev.words <= MAX_WORDS:
+            return [prev, u]
+    if u.index + 1 < len(siblings):
+        nxt = siblings[u.index + 1]
+        if nxt.kind == "sentence" and nxt.paragraph == u.paragraph and _CARRIES_ON.match(nxt.text):
+            if words + nxt.words <= MAX_WORDS:
+                out.append(nxt)
+    return out
+
+
+def _compose(groups: list[list[_Unit]]) -> str:
+    """The quoted sentences in order, each followed by its [n]; list items one to a line."""
+    out = ""
+    after_item = False
+    for u in (u for g in groups for u in g):
+        piece = f"{u.text} [{u.passage.n}]"
+        if u.kind == "item":
+            out += "\n- " + piece
+        elif out and (after_item or u.kind == "intro"):
+            out += "\n" + piece
+        else:
+            out += (" " if out else "") + piece
+        after_item = u.kind == "item"
+    return out.strip()
