@@ -113,9 +113,14 @@ class Assistant:
         return text
 
     def remove(self, source: str) -> bool:
-        if not any(a.source == source for a in self.articles()):
+        """Drops an article from the index; a file uploaded through the UI is deleted too."""
+        article = next((a for a in self.articles() if a.source == source), None)
+        if article is None:
             return False
         self.store.remove(source)
+        path = Path(article.path)
+        if self.settings.uploads_dir.resolve() in path.parents:
+            path.unlink(missing_ok=True)
         return True
 
 

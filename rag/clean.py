@@ -62,6 +62,8 @@ def clean(raw: str, title_hint: str | None = None, author_hint: str | None = Non
             in_byline = False
             kept.append("")
             continue
+        # Markdown headings keep their text, not their markup.
+        line = re.sub(r"^#{1,6}\s+", "", line)
         bare = _strip_bullet(line)
         if skip_next_text:
             skip_next_text = False

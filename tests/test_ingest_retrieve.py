@@ -162,3 +162,21 @@ def test_empty_index_is_a_clear_error(make_settings, embedder):
     assistant = Assistant(make_settings(), embedder=embedder)
     with pytest.raises(EmptyIndexError, match="rag ingest"):
         assistant.search("anything")
+
+
+def test_markdown_and_html_titles(make_settings, embedder, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "note.md").write_text("# Harbour Reopens\n\nBy Ana Ruiz\n\nThe harbour reopened on Monday after repairs.\n")
+    (folder / "page.html").write_text(
+        "<html><head><title>Site | Dam</title><meta name='author' content='Lee Park'></head><body><nav>Home</nav>"
+        "<article><h1>Dam Project Funded</h1><p>The council funded the dam.</p><script>x()</script></article>"
+        "<footer>Comments</footer></body></html>"
+    )
+    assistant = Assistant(make_settings(), embedder=embedder)
+    assistant.ingest([folder])
+    arts = {a.source: a for a in assistant.articles()}
+    assert arts["note.md"].title == "Harbour Reopens" and arts["note.md"].author == "Ana Ruiz"
+    assert arts["page.html"].title == "Dam Project Funded" and arts["page.html"].author == "Lee Park"
+    text = assistant.article_text("page.html")
+    assert "x()" not in text and "Home" not in text and "The council funded the dam." in text
