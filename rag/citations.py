@@ -53,6 +53,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             spans.append((start, m.start()))
             start = m.end()
     spans.append((start, len(text)))
+    return trim_spans(text, spans)
+
+
+def trim_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans without surrounding whitespace; empty ones dropped."""
     out = []
     for s, e in spans:
         while s < e and text[s].isspace():

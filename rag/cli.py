@@ -221,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
+    def add_provider(p):
+        p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"], help="answer provider (default: LLM_PROVIDER)")
+
     def retrieval_opts(p):
         p.add_argument("question", help="the question, or - to read it from stdin")
         p.add_argument("--top-k", type=int, default=None)
@@ -234,13 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question with cited passages")
     retrieval_opts(p)
-    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    add_provider(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="interactive conversation with follow-up questions")
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--source", action="append")
-    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    add_provider(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("sources", help="list indexed articles")
@@ -254,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the web chat page")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    add_provider(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="score retrieval, answers, abstention and citations on a question set")
@@ -265,14 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="run under dense, bm25 and hybrid retrieval and compare")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only; no answers are generated")
     p.add_argument("--top-k", type=int, default=None, help="passages per answer (default: RAG_TOP_K); retrieval is scored 10 deep")
-    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    add_provider(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("api", help="start the HTTP API (JSON and OpenAI-compatible /v1/chat/completions)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"])
+    add_provider(p)
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("model", help="install or locate the local model (Qwen2.5-Coder-1.5B-Instruct, GGUF)")

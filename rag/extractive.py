@@ -35,6 +35,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .citations import trim_spans
 from .models import Passage
 
 # --- weights and thresholds ---
@@ -114,15 +115,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 spans.append((start, m.end()))
                 start = m.end()
         spans.append((start, le))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
-    return out
+    return trim_spans(text, spans)
 
 
 # --- terms ---
