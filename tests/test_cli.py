@@ -128,3 +128,44 @@ def test_openai_server_down_is_named(data_dir):
                env={"LLM_PROVIDER": "openai", "OPENAI_BASE_URL": url, "RAG_LLM_MAX_RETRIES": "0"})
     assert done.returncode == 1
     assert url in done.stderr and "Traceback" not in done.stderr
+
+
+def test_chat_keeps_the_conversation(data_dir):
+    script = "Which Scale AI executive joined Meta as Senior Vice President of GenAI Product and Operations?\nWhen did she leave?\n\n"
+    done = rag("chat", data_dir=data_dir, stdin=script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Sources:") == 2
+    assert "Mayer" in done.stdout and "two months" in done.stdout
+
+
+def test_serve_starts_the_web_page_on_loopback(data_dir):
+    import os
+    import time
+
+    import httpx
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "--data-dir", str(data_dir), "serve", "--port", str(port)],
+        env={**os.environ, "LLM_PROVIDER": "extractive"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                if page.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("rag serve did not answer")
+        assert "gradio" in page.text.lower()
+    finally:
+        proc.terminate()
+        proc.wait(30)
