@@ -14,6 +14,7 @@ depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -47,7 +48,22 @@ except ImportError:  # the same rules (tests/data/FORMAT.md), stand-alone
 
 
 class TimedLocalLlama(LocalLlama):
-    """LocalLlama whose `complete` streams internally, to time the first token; the text is the same."""
+    """LocalLlama whose `complete` streams internally, to time the first token; the text is the same.
+
+    `batch_threads` sets llama.cpp's prompt-processing threads, which LocalLlama leaves at
+    llama-cpp-python's default (every core); None keeps that default.
+    """
+
+    def __init__(self, settings, model_path, batch_threads: int | None = None):
+        import llama_cpp
+
+        real = llama_cpp.Llama
+        if batch_threads is not None:
+            llama_cpp.Llama = functools.partial(real, n_threads_batch=batch_threads)
+        try:
+            super().__init__(settings, model_path)
+        finally:
+            llama_cpp.Llama = real
 
     def complete(self, messages, *, json_schema=None, max_tokens=None) -> str:
         extra = {"response_format": {"type": "json_object", "schema": json_schema}} if json_schema else {}
@@ -121,6 +137,9 @@ def main() -> int:
     parser.add_argument("--dataset", default=str(REPO / "tests/data/seed_dev.jsonl"))
     parser.add_argument("--model", default=os.environ.get("LOCAL_MODEL_PATH") or str(REPO / "data/models" / LOCAL_MODEL_FILE))
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts to compare (default 1,2)")
+    parser.add_argument("--batch-threads", default="same",
+                        help="prompt-processing threads: 'same' as --threads (default), 'default' "
+                        "(llama-cpp-python's: every core, what LocalLlama does today) or a number")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--json", metavar="FILE", help="also write the per-question results here")
@@ -143,10 +162,13 @@ def main() -> int:
             llm_settings = LLMSettings(provider="local", local_model_path=model, threads=n)
             settings = base.model_copy(update={"llm": llm_settings})
             t0 = time.perf_counter()
-            llm = TimedLocalLlama(llm_settings, model)
+            choice = args.batch_threads
+            batch = n if choice == "same" else None if choice == "default" else int(choice)
+            llm = TimedLocalLlama(llm_settings, model, batch_threads=batch)
             load_s = time.perf_counter() - t0
             assistant = Assistant(settings, embedder=indexer.embedder, store=indexer.store, llm=llm)
-            print(f"threads={n}: model loaded in {load_s:.1f}s ({llm.name}); {len(items)} questions", flush=True)
+            print(f"threads={n} (prompt: {llm._llama.n_threads_batch}): model loaded in {load_s:.1f}s "
+                  f"({llm.name}); {len(items)} questions", flush=True)
             results[n] = run(assistant, llm, items)
             del assistant, llm
             gc.collect()

@@ -283,6 +283,8 @@ class LocalLlama:
                 model_path=str(model_path),
                 n_ctx=settings.context_window,
                 n_threads=settings.threads,
+                # Without this, prompt reading (most of the time) takes every core whatever `threads` says.
+                n_threads_batch=settings.threads,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as err:

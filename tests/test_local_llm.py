@@ -246,9 +246,13 @@ def test_local_model_answers_with_valid_citations(local_assistant, qid):
     assert not answer.abstained, answer
     assert answer.provider.startswith("local:")
     assert answer.citations, "a cited answer"
-    numbers = {p.n for p in answer.passages}
-    assert all(c.n in numbers for c in answer.citations)
-    assert answer.citation_validity == 1.0, answer.warnings
+    by_n = {p.n: p for p in answer.passages}
+    for c in answer.citations:
+        # Every [n] names a passage it was given, and its quote is text of that passage.
+        assert c.n in by_n and f"[{c.n}]" in answer.answer
+        assert c.quote and c.quote in by_n[c.n].text and c.source == by_n[c.n].source
+    # Markers the model wrote itself must all check out (None: it wrote none, the checker placed them).
+    assert answer.citation_validity in (None, 1.0), answer.warnings
     assert answer_matches(answer.answer, item["answers"]), answer.answer
 
 
