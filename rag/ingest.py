@@ -39,6 +39,16 @@ class Chunk:
 
 
 @dataclass
+class _Pending:
+    """An article read and chunked, waiting for its group to be embedded and committed."""
+
+    article: Article
+    text: str
+    chunks: list[Chunk]
+    previous: str | None
+
+
+@dataclass
 class SourceFile:
     path: Path
     source: str
@@ -80,8 +90,17 @@ def embed_text(title: str, text: str) -> str:
 
 
 class Ingestor:
-    def __init__(self, settings: Settings, store: Store, embedder: BaseEmbedding, count_tokens: Callable[[str], list]):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        embedder: BaseEmbedding,
+        count_tokens: Callable[[str], list],
+        flush_chunks: int = 256,
+    ):
         self.settings = settings
+        # Articles are committed in groups of about this many chunks (bounded memory, few writes).
+        self.flush_chunks = flush_chunks
         self.store = store
         self.embedder = embedder
         self.splitter = SentenceSplitter(
@@ -125,19 +144,38 @@ class Ingestor:
         # Chunks a crashed or interrupted run left behind are removed before we add more.
         self.store.collect_garbage()
         _, committed = self.store.committed()
+        by_hash = {digest: source for source, digest in committed.items()}
         seen: set[str] = set()
+        pending: list[_Pending] = []
         bar = tqdm(total=len(files), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+
+        def done(outcome: FileOutcome) -> None:
+            report.files.append(outcome)
+            if on_file:
+                on_file(outcome)
+            if outcome.status in ("skipped", "error"):
+                bar.write(f"skipped {outcome.path}: {outcome.reason}", file=sys.stderr)
+            bar.update(1)
+            bar.set_postfix(chunks=report.chunks_embedded)
+
+        def flush() -> None:
+            for outcome in self._write(pending, report):
+                committed[outcome.source] = next(p.article.content_hash for p in pending if p.article.source == outcome.source)
+                done(outcome)
+            pending.clear()
+
         try:
             for sf in files:
                 bar.set_description(sf.source[-40:])
-                outcome = self._ingest_file(sf, committed, seen, report)
-                report.files.append(outcome)
-                if on_file:
-                    on_file(outcome)
-                if outcome.status in ("skipped", "error"):
-                    bar.write(f"skipped {sf.path}: {outcome.reason}", file=sys.stderr)
-                bar.update(1)
-                bar.set_postfix(chunks=report.chunks_embedded)
+                item = self._prepare(sf, committed, by_hash, seen)
+                if isinstance(item, FileOutcome):
+                    done(item)
+                    continue
+                by_hash[item.article.content_hash] = sf.source
+                pending.append(item)
+                if sum(len(p.chunks) for p in pending) >= self.flush_chunks:
+                    flush()
+            flush()
         finally:
             bar.close()
         if prune:
@@ -145,57 +183,77 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(self, sf: SourceFile, committed: dict[str, str], seen: set[str], report: IngestReport) -> FileOutcome:
+    def _prepare(
+        self, sf: SourceFile, committed: dict[str, str], by_hash: dict[str, str], seen: set[str]
+    ) -> _Pending | FileOutcome:
+        """Reads, cleans and chunks one file; or says why it needs no (or cannot have) indexing."""
         outcome = FileOutcome(path=str(sf.path), source=sf.source, status="error")
+        # A file that exists, even an unreadable one, is not "gone": prune keeps its old version.
+        seen.add(sf.source)
         try:
             raw = read(sf.path, int(self.settings.max_file_mb * 1_000_000))
         except DocumentError as exc:
-            seen.add(sf.source)  # a file that exists but is unreadable is not "gone": keep its old version
             return outcome.model_copy(update={"status": "skipped", "reason": str(exc)})
         article = clean(raw.text, raw.title, raw.author)
         if not article.text.strip():
-            seen.add(sf.source)
             return outcome.model_copy(update={"status": "skipped", "reason": "no article text after cleaning"})
         digest = content_hash(article.text)
-        seen.add(sf.source)
         previous = committed.get(sf.source)
         if previous == digest:
             return outcome.model_copy(update={"status": "unchanged"})
-        twin = self.store.find_by_hash(digest)
-        if twin and twin.source != sf.source:
-            return outcome.model_copy(update={"status": "duplicate", "reason": f"same text as {twin.source}, indexed once"})
-
+        twin = by_hash.get(digest)
+        if twin and twin != sf.source:
+            return outcome.model_copy(update={"status": "duplicate", "reason": f"same text as {twin}, indexed once"})
         chunks = self.chunk(article.text)
-        title = article.title or Path(sf.source).stem
-        meta = {"source": sf.source, "title": title, "doc_hash": digest}
-        ids = [chunk_id(sf.source, digest, i) for i in range(len(chunks))]
+        record = Article(
+            source=sf.source,
+            title=article.title or Path(sf.source).stem,
+            author=article.author,
+            path=str(sf.path),
+            content_hash=digest,
+            chunks=len(chunks),
+            chars=len(article.text),
+            ingested_at=datetime.now(timezone.utc),
+        )
+        return _Pending(record, article.text, chunks, previous)
+
+    def _write(self, pending: list[_Pending], report: IngestReport) -> list[FileOutcome]:
+        """Embeds and writes the chunks of several articles, then commits them together.
+
+        Grouping saves Chroma's fixed cost per write (most of the pipeline's own time with small
+        articles); each article still becomes visible only with its registry record, after all
+        its chunks are written.
+        """
+        if not pending:
+            return []
+        rows = [
+            (chunk_id(p.article.source, p.article.content_hash, i), c, p.article)
+            for p in pending
+            for i, c in enumerate(p.chunks)
+        ]
         batch = self.settings.embedding.batch_size
-        for lo in range(0, len(chunks), batch):
-            part = chunks[lo : lo + batch]
-            vectors = self.embedder.get_text_embedding_batch([embed_text(title, c.text) for c in part])
+        for lo in range(0, len(rows), batch):
+            part = rows[lo : lo + batch]
+            vectors = self.embedder.get_text_embedding_batch([embed_text(a.title, c.text) for _, c, a in part])
             self.store.write_chunks(
-                ids[lo : lo + batch],
+                [i for i, _, _ in part],
                 vectors,
-                [c.text for c in part],
-                [{**meta, "start": c.start, "end": c.end, "index": lo + i} for i, c in enumerate(part)],
+                [c.text for _, c, _ in part],
+                [
+                    {"source": a.source, "title": a.title, "doc_hash": a.content_hash, "start": c.start, "end": c.end,
+                     "index": int(i.rsplit("-", 1)[1])}
+                    for i, c, a in part
+                ],
             )
             report.chunks_embedded += len(part)
-        self.store.commit(
-            Article(
-                source=sf.source,
-                title=title,
-                author=article.author,
-                path=str(sf.path),
-                content_hash=digest,
-                chunks=len(chunks),
-                chars=len(article.text),
-                ingested_at=datetime.now(timezone.utc),
-            ),
-            article.text,
-        )
-        self.store.delete_stale(sf.source, digest)
-        committed[sf.source] = digest
-        return outcome.model_copy(update={"status": "updated" if previous else "added", "chunks": len(chunks)})
+        self.store.commit([p.article for p in pending], [p.text for p in pending])
+        for p in pending:
+            if p.previous:
+                self.store.delete_stale(p.article.source, p.article.content_hash)
+        return [
+            FileOutcome(path=p.article.path, source=p.article.source, status="updated" if p.previous else "added", chunks=len(p.chunks))
+            for p in pending
+        ]
 
     def prune(self, roots: list[Path], seen: set[str]) -> list[FileOutcome]:
         """Removes articles read from under `roots` whose files are gone."""

@@ -189,11 +189,10 @@ class Store:
         got = self._guard(lambda: self.registry.get(ids=[source], include=["documents"]))
         return got["documents"][0] if got["ids"] else None
 
-    def commit(self, article: Article, text: str) -> None:
-        """Makes `article`'s chunks visible: registry record (with the cleaned text) and new corpus version in one write."""
-        meta = article.model_dump(exclude={"source"}, mode="json")
-        meta = {k: v for k, v in meta.items() if v is not None}
-        self._bump([article.source], [meta], [text])
+    def commit(self, articles: list[Article], texts: list[str]) -> None:
+        """Makes the articles' chunks visible: registry records (with the cleaned texts) and a new corpus version, in one write."""
+        metas = [{k: v for k, v in a.model_dump(exclude={"source"}, mode="json").items() if v is not None} for a in articles]
+        self._bump([a.source for a in articles], metas, texts)
 
     def _bump(self, ids: list[str], metas: list[dict], texts: list[str]) -> None:
         stamp = {"version": uuid.uuid4().hex, "updated_at": datetime.now(timezone.utc).isoformat()}

@@ -143,6 +143,7 @@ def test_interrupted_ingest_leaves_whole_documents_and_resumes(make_settings, em
     settings = make_settings(embedding={"batch_size": 2})
     assistant = Assistant(settings, embedder=embedder)
     assistant.ingestor.embedder = FlakyEmbedder(embedder, allowed=5)  # dies inside the second article
+    assistant.ingestor.flush_chunks = 1  # commit article by article, as with large articles
     with pytest.raises(RuntimeError):
         assistant.ingest([seeds_copy])
     committed = assistant.articles()
@@ -156,6 +157,20 @@ def test_interrupted_ingest_leaves_whole_documents_and_resumes(make_settings, em
     assert report.count("unchanged") == 1 and report.count("added") == 4
     total = sum(a.chunks for a in resumed.articles())
     assert resumed.store.chunk_count() == total  # no orphans, no duplicates
+
+
+def test_grouped_commit_crash_exposes_nothing(make_settings, embedder, seeds_copy):
+    """With the default grouping all five seeds share one commit: a crash before it shows nothing."""
+    settings = make_settings(embedding={"batch_size": 4})
+    assistant = Assistant(settings, embedder=embedder)
+    assistant.ingestor.embedder = FlakyEmbedder(embedder, allowed=4)
+    with pytest.raises(RuntimeError):
+        assistant.ingest([seeds_copy])
+    assert assistant.articles() == [] and assistant.store.chunk_count() == 16  # written, never committed
+    assert assistant.search("Who is Nat Friedman?").passages == []
+    report = Assistant(settings, embedder=embedder).ingest([seeds_copy])
+    assert report.count("added") == 5
+    assert assistant.store.chunk_count() == sum(a.chunks for a in assistant.articles())
 
 
 def test_empty_index_is_a_clear_error(make_settings, embedder):
