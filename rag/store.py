@@ -124,12 +124,6 @@ class Store:
         ]
         return sorted(out, key=lambda a: a.source)
 
-    def find_by_hash(self, content_hash: str) -> Article | None:
-        got = self._guard(lambda: self.registry.get(where={"content_hash": content_hash}, include=["metadatas"]))
-        if not got["ids"]:
-            return None
-        return Article(source=got["ids"][0], **got["metadatas"][0])
-
     def chunk_count(self) -> int:
         return self._guard(self.chunks.count)
 
