@@ -9,7 +9,7 @@ index size on disk, peak RSS of the ingest (VmHWM, reset after start-up), unchan
 the one-off BM25 build and cache-load times, and dense/BM25/hybrid retrieval p50/p95 (no LLM; the
 query embedding is included) with hit@5 on generated queries whose source article is known.
 
-`--embedder real` is all-MiniLM-L6-v2 (~30-40 chunks/s on a small CPU); `hash` is a fast
+`--embedder real` is all-MiniLM-L6-v2 (10-40 chunks/s on a 2-core CPU, load-dependent); `hash` is a fast
 deterministic feature-hashing embedder (384-dim) so index/retrieval scaling can be measured at
 100k chunks in minutes. `auto` (default) uses real up to 10k chunks and hash above. Every row
 says which embedder produced its vectors. Growth per doubling = (m2/m1) ** (1 / log2(n2/n1)):
@@ -455,13 +455,15 @@ def print_report(results: list[dict], meta: dict) -> None:
 
     print()
     print("INGEST BREAKDOWN (first ingest, ms per article, and ms per call for store writes; re-ingest in s)")
-    print(f"{'size':>7} {'chroma':<9}{'emb':<5}" + "".join(f"{k:>13}" for k in STAGES[:7]) + f"{'other':>8}"
+    short = {"read+clean": "read+clean", "chunk": "chunk", "embed": "embed", "write_chunks": "write",
+             "commit": "commit", "delete_stale": "del_stale", "find_by_hash": "by_hash", "collect_garbage": "gc"}
+    print(f"{'size':>7} {'chroma':<9}{'emb':<5}" + "".join(f"{short.get(k, k)[:10]:>11}" for k in STAGES[:7]) + f"{'other':>8}"
           f"{'ms/write':>9}{'ms/commit':>10}{'ms/delete':>10}{'emb batch':>10}"
           f"{'re: gc s':>9}{'re: read s':>11}{'re: other':>10}")
     for r in results:
         st = r["stages"]
         arts = max(1, r["articles"])
-        cells = "".join(fmt(1000 * st.get(k, (0.0, 0))[0] / arts, ".1f", 13) for k in STAGES[:7])
+        cells = "".join(fmt(1000 * st.get(k, (0.0, 0))[0] / arts, ".1f", 11) for k in STAGES[:7])
         other = r["ingest_s"] - sum(v[0] for k, v in st.items() if k in STAGES[:7])
         per_call = "".join(
             fmt(1000 * st[k][0] / st[k][1] if st.get(k) and st[k][1] else None, ".1f", w)
@@ -472,7 +474,8 @@ def print_report(results: list[dict], meta: dict) -> None:
         rd = re.get("read+clean", (0.0, 0))[0]
         print(f"{r['size']:>7} {r['chroma']:<9}{r['embedder']:<5}{cells}{fmt(1000 * other / arts, '.1f', 8)}{per_call}"
               f"{fmt(r.get('embed_batch_mean'), '.1f', 10)}{fmt(gc, '.2f', 9)}{fmt(rd, '.2f', 11)}{fmt(r['reingest_s'] - gc - rd, '.2f', 10)}")
-    print("  read+clean/chunk/embed are in-process; write_chunks/commit/delete_stale are Chroma calls;")
+    print("  read+clean/chunk/embed are in-process; write (write_chunks), commit, del_stale (delete_stale),")
+    print("  gc (collect_garbage) are the Store's Chroma calls;")
     print("  ms/write, ms/commit, ms/delete = per call; emb batch = mean texts per embedder call in the pipeline;")
     print("  re: gc = collect_garbage's scan of all chunk metadata at the start of every ingest run")
 
@@ -607,6 +610,7 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=0, help="niceness added to the worker processes")
     parser.add_argument("--workdir", type=Path, help="keep corpora and indexes here (default: a temp dir, removed)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--report", type=Path, help="only print the tables of a --json file written earlier")
     parser.add_argument("--_worker", help=argparse.SUPPRESS)
     parser.add_argument("--_out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -614,6 +618,11 @@ def main() -> None:
     if args._worker:
         result = worker(json.loads(args._worker))
         Path(args._out).write_text(json.dumps(result))
+        return
+
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        print_report(saved["results"], saved["meta"])
         return
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -636,7 +645,7 @@ def main() -> None:
             n_articles = max(1, round(size / per_article))
             cdir = root / f"corpus-{size}"
             qfile = root / f"queries-{size}.jsonl"
-            if not qfile.exists():
+            if not (qfile.exists() and cdir.is_dir()):  # --workdir reuses a corpus written earlier
                 shutil.rmtree(cdir, ignore_errors=True)
                 t0 = time.perf_counter()
                 queries = corpus.write_corpus(cdir, n_articles, args.seed, args.queries)
