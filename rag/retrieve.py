@@ -164,7 +164,8 @@ class Retriever:
         top_k = top_k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
         n = max(self.settings.candidates, top_k)
-        if not self.store.chunk_count():
+        total = self.store.chunk_count()
+        if not total:
             raise EmptyIndexError(self.store.where)
 
         vector = self.embedder.get_query_embedding(question) if mode in ("hybrid", "dense") else None
@@ -172,7 +173,7 @@ class Retriever:
         # so a result never mixes two versions of an article.
         for _ in range(5):
             snapshot = self.store.committed()
-            dense_hits = self.store.dense(vector, n, sources, snapshot[1]) if vector is not None else []
+            dense_hits = self.store.dense(vector, n, sources, snapshot[1], total) if vector is not None else []
             bm25_hits: list[tuple[int, float]] = []
             index = None
             if mode in ("hybrid", "bm25"):

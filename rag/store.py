@@ -128,12 +128,21 @@ class Store:
         return self._guard(self.chunks.count)
 
     def dense(
-        self, vector: Sequence[float], n: int, sources: Sequence[str] | None = None, committed: dict[str, str] | None = None
+        self,
+        vector: Sequence[float],
+        n: int,
+        sources: Sequence[str] | None = None,
+        committed: dict[str, str] | None = None,
+        total: int | None = None,
     ) -> list[dict]:
-        """Nearest committed chunks (of the `committed` snapshot): dicts with id, text, metadata and cosine similarity."""
+        """Nearest committed chunks (of the `committed` snapshot): dicts with id, text, metadata and cosine similarity.
+
+        `total` is the collection's chunk count when the caller already has it (counting is linear in Chroma).
+        """
         if committed is None:
             _, committed = self.committed()
-        total = self.chunk_count()
+        if total is None:
+            total = self.chunk_count()
         if not total:
             return []
         where = {"source": {"$in": list(sources)}} if sources else None
