@@ -14,7 +14,8 @@ Printed, in one run and with the same MiniLM embedder for both pipelines:
 - for newsdesk, answer accuracy (contains the correct choice and none of the distractors) and
   abstention of the configured answerer (the no-key default is the extractive one).
 The baseline is llama-index's `VectorStoreIndex` at its defaults (SentenceSplitter, 1024-token
-chunks, in-memory vector store) - what a user would pick first.
+chunks, in-memory vector store) - what a user would pick first. It needs nothing beyond
+llama-index-core, already a core dependency, so there is no `bench` extra.
 """
 
 from __future__ import annotations
