@@ -31,11 +31,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
-from .citations import trim_spans
+from . import text as tx
 from .models import Passage
 
 # --- weights and thresholds ---
@@ -59,92 +58,8 @@ MAX_WORDS = 80  # the answer's quoted words, about
 MAX_SENTENCES = 3  # sentences from one point, or in all (list items aside)
 MAX_LIST_ITEMS = 4
 
-# --- sentence splitting ---
-
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st mt ft inc corp co ltd llc plc bros vs etc al approx dept est fig no nos vol
-    gen gov sen rep pres capt col lt sgt adm jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri
-    e.g i.e a.m p.m u.s u.k u.n e.u""".split()
-)
-# End of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace.
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
-_BULLET = re.compile(r"^(?:[•·▪●◦‣*>]|[-–—](?=\s)|\d{1,2}[.)](?=\s))\s*")
-_TERMINAL = ('.', '!', '?', '…', '"', '”', "'", '’', ')')
-
-
-def _is_boundary(text: str, end: int) -> bool:
-    """Does the sentence really end at text[:end] (which ends with punctuation)?"""
-    rest = text[end:].lstrip(" \t")
-    if not rest:
-        return True
-    nxt = rest[0]
-    # A new sentence starts with a capital, a digit, an opening quote/bracket or a bullet.
-    if not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘([•$"):
-        return False
-    m = re.search(r"([^\s\"'“‘(\[]+?)[.!?…]+[\"'”’)\]]*$", text[:end])
-    if not m or not text[:end].rstrip("\"'”’)]").endswith("."):
-        return True
-    word = m.group(1).lower()
-    if word in _ABBREVIATIONS:
-        return False
-    # Initials ("J. Smith") and dotted acronyms ("U.S.", "a.m.").
-    if re.fullmatch(r"[a-z]", word) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
-        return False
-    return True
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of the sentences of `text`, trimmed, bullet markers excluded.
-
-    A line break always ends a sentence (headings, list items and paragraphs are
-    lines); inside a line a sentence ends at . ! ? unless that is an abbreviation
-    ("U.S.", "Inc.", "Dr."), an initial, or part of a number ("$14.3 billion").
-    """
-    spans: list[tuple[int, int]] = []
-    for line in re.finditer(r"[^\n]+", text):
-        ls, le = line.span()
-        body = text[ls:le]
-        # Leading whitespace and a bullet marker are not part of the sentence.
-        lead = len(body) - len(body.lstrip())
-        bullet = _BULLET.match(body[lead:])
-        if bullet:
-            lead += bullet.end()
-        start = ls + lead
-        for m in _BOUNDARY.finditer(text, start, le):
-            if _is_boundary(text[:le], m.end()):
-                spans.append((start, m.end()))
-                start = m.end()
-        spans.append((start, le))
-    return trim_spans(text, spans)
-
-
 # --- terms ---
 
-_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*(?:['’][a-z]+)?")
-_STOP = frozenset(
-    """a about above after again against all am an and any are aren't as at be because been before being below
-    between both but by can cannot could couldn't did didn't do does doesn't doing don't down during each few for
-    from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him
-    himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more most mustn't my
-    myself no nor not of off on once only or other ought our ours ourselves out over own same shan't she she'd
-    she'll she's should shouldn't so some such than that that's the their theirs them themselves then there
-    there's these they they'd they'll they're they've this those through to too under until up very was wasn't we
-    we'd we'll we're we've were weren't what what's when when's where where's which while who who's whom why why's
-    with won't would wouldn't you you'd you'll you're you've your yours yourself yourselves also just may might
-    must shall will s t""".split()
-)
-# Words that frame a question rather than name what it is about.
-_FRAME = frozenset(
-    """according reportedly report reported reports say says said tell told describe described describes
-    mention mentioned mentions article articles story piece op ed oped author writer text passage passages
-    word words term terms call called name named kind type sort example examples exactly specifically
-    happen happened happens much many mean means meant use used""".split()
-)
-_NUMBER_WORDS = frozenset(
-    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty
-    seventy eighty ninety hundred hundreds thousand thousands million millions billion billions trillion
-    trillions dozen dozens half percent""".split()
-)
 _MONTHS = "january february march april june july august september october november december".split() + [r"may(?=\s+\d)"]
 _PERIOD = r"(?:year|month|week|day|decade|quarter|spring|summer|autumn|fall|winter|morning|night)s?"
 _TIME = re.compile(
@@ -176,70 +91,15 @@ _CARRIES_ON = re.compile(
 )
 
 
-# Irregular past forms the stemmer leaves alone ("laid off" should match "lay off").
-_IRREGULAR = {
-    "laid": "lay", "paid": "pay", "said": "say", "made": "make", "took": "take", "taken": "take", "gave": "give",
-    "given": "give", "bought": "buy", "sold": "sell", "brought": "bring", "thought": "think", "began": "begin",
-    "begun": "begin", "grew": "grow", "grown": "grow", "rose": "rise", "risen": "rise", "fell": "fall",
-    "fallen": "fall", "held": "hold", "led": "lead", "met": "meet", "sent": "send", "spent": "spend",
-    "built": "build", "told": "tell", "found": "find", "kept": "keep", "went": "go", "gone": "go", "came": "come",
-    "saw": "see", "seen": "see", "knew": "know", "known": "know", "wrote": "write", "written": "write",
-    "drove": "drive", "driven": "drive", "lost": "lose", "stood": "stand", "got": "get", "gotten": "get",
-    "chose": "choose", "chosen": "choose", "drew": "draw", "drawn": "draw", "fought": "fight", "caught": "catch",
-    "sought": "seek", "taught": "teach", "felt": "feel", "left": "leave", "won": "win", "ran": "run", "hid": "hide",
-    "hidden": "hide", "struck": "strike", "shook": "shake", "shaken": "shake", "spoke": "speak", "spoken": "speak",
-    "broke": "break", "broken": "break", "froze": "freeze", "frozen": "freeze", "stole": "steal", "stolen": "steal",
-    "threw": "throw", "thrown": "throw", "flew": "fly", "flown": "fly", "swore": "swear", "sworn": "swear",
-    "wore": "wear", "worn": "wear", "became": "become", "overtook": "overtake", "undertook": "undertake",
-    "withdrew": "withdraw", "withdrawn": "withdraw", "dealt": "deal", "meant": "mean",
-    "bet": "bet", "cut": "cut", "hit": "hit", "quit": "quit", "shut": "shut", "split": "split", "spun": "spin",
-}
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def _words(text: str) -> list[str]:
-    text = text.lower().replace("’", "'")
-    out = []
-    for w in _WORD.findall(text):
-        if w.endswith("'s"):
-            w = w[:-2]
-        out.append(w.rstrip("'"))
-    return [w for w in out if w]
-
-
-def terms(text: str, drop_frame: bool = False) -> list[str]:
-    """Stemmed content terms of `text`, in order, duplicates kept."""
-    words = [w for w in _words(text) if w not in _STOP and (len(w) > 1 or w.isdigit())]
-    if drop_frame:
-        words = [w for w in words if w not in _FRAME]
-    return _stemmer().stemWords([_IRREGULAR.get(w, w) for w in words])
-
-
-def _numbers(text: str) -> set[str]:
-    """Numbers in `text`, as digits or number words."""
-    words = _words(text)
-    return {w for w in words if any(c.isdigit() for c in w)} | {w for w in words if w in _NUMBER_WORDS}
-
-
-def _mentions(text: str, name: str) -> bool:
-    """`name` (lower case) in lower-cased `text`: a word prefix ("meta" in "meta’s"), a whole number."""
-    tail = r"(?![\d])" if name[-1].isdigit() else ""
-    return re.search(r"(?<![\w.])" + re.escape(name) + tail, text) is not None
 
 
 def _counts(text: str, nouns: set[str], skip: set[str]) -> bool:
     """Is one of `nouns` counted in `text`: a number followed within a few words by the noun ("600 workers",
     "billions of daily active users")?"""
-    words = _words(text)
-    stems = _stemmer().stemWords([_IRREGULAR.get(w, w) for w in words])
+    words = tx.words(text)
+    stems = tx.stemmer().stemWords([tx.IRREGULAR.get(w, w) for w in words])
     for i, w in enumerate(words):
-        if (any(c.isdigit() for c in w) or w in _NUMBER_WORDS) and w not in skip:
+        if (any(c.isdigit() for c in w) or w in tx.NUMBER_WORDS) and w not in skip:
             if nouns & set(stems[i + 1 : i + 5]):
                 return True
     return False
@@ -257,7 +117,7 @@ def _question_names(question: str) -> list[str]:
             continue
         if any(c.isdigit() for c in w):
             out.append(w.lower())
-        elif i > 0 and w[0].isupper() and w.lower() not in _STOP and w.lower() not in _FRAME:
+        elif i > 0 and w[0].isupper() and w.lower() not in tx.STOP and w.lower() not in tx.FRAME:
             out.append(w.lower())
     return out
 
@@ -298,13 +158,13 @@ def _units(passage: Passage, rank: int) -> list[_Unit]:
     heading = intro = ""
     paragraph = 0
     prev_end = 0
-    for s, e in split_sentences(text):
+    for s, e in tx.split_sentences(text):
         line_start = text.rfind("\n", 0, s) + 1
         new_line = line_start >= prev_end
         if new_line:
             paragraph += 1  # paragraphs, headings and list items are lines
         marker = text[line_start:s].strip()
-        is_item = new_line and bool(marker) and bool(_BULLET.match(marker + " "))
+        is_item = new_line and bool(marker) and bool(tx.BULLET.match(marker + " "))
         line_end = text.find("\n", e)
         whole_line = new_line and text[e : len(text) if line_end == -1 else line_end].strip() == ""
         sentence = text[s:e]
@@ -314,10 +174,10 @@ def _units(passage: Passage, rank: int) -> list[_Unit]:
             kind = "intro"
         elif is_item:
             kind = "item" if len(sentence.split()) >= 2 else "fragment"
-        elif whole_line and not sentence.endswith(_TERMINAL):
+        elif whole_line and not sentence.endswith(tx.TERMINAL):
             # A short unpunctuated line is a heading (or a byline); a long one a table row or a cut sentence.
             kind = "heading" if len(sentence.split()) <= 15 and (e < last or s == first) else "fragment"
-        elif e == last and not sentence.endswith(_TERMINAL):
+        elif e == last and not sentence.endswith(tx.TERMINAL):
             kind = "fragment"  # the chunk ends inside a sentence
         else:
             kind = "sentence"
@@ -338,8 +198,8 @@ def _units(passage: Passage, rank: int) -> list[_Unit]:
         units.append(unit)
         prev_end = e
     for u in units:
-        u.terms = set(terms(u.text))
-        u.context_terms = set(terms(u.context)) - u.terms
+        u.terms = set(tx.terms(u.text))
+        u.context_terms = set(tx.terms(u.context)) - u.terms
     for i, u in enumerate(units):
         if u.kind == "sentence":
             near = [v for v in units[max(0, i - 1) : i + 2] if v is not u and v.paragraph == u.paragraph]
@@ -438,7 +298,7 @@ class _Ranking:
 
 def rank_sentences(question: str, passages: list[Passage], embedder) -> _Ranking:
     """Every candidate sentence of the passages, scored against the question, best first."""
-    qterms = list(dict.fromkeys(terms(question, drop_frame=True)))
+    qterms = list(dict.fromkeys(tx.terms(question, drop_frame=True)))
     units: list[_Unit] = []
     seen: set[tuple[str, int]] = set()
     by_passage: dict[int, list[_Unit]] = {}
@@ -471,7 +331,7 @@ def rank_sentences(question: str, passages: list[Passage], embedder) -> _Ranking
         bonus = RANK_BONUS * (1 - u.rank / (len(passages) - 1)) if len(passages) > 1 else RANK_BONUS
         if qpairs:
             # Question words side by side in the same order ("winning strategy", "chief AI scientist").
-            bonus += PHRASE_BONUS * len(qpairs & _pairs(terms(_embed_text(u)))) / len(qpairs)
+            bonus += PHRASE_BONUS * len(qpairs & _pairs(tx.terms(_embed_text(u)))) / len(qpairs)
         scored.append(Scored(u, LEX_WEIGHT * cov + (1 - LEX_WEIGHT) * sim + bonus, cov, sim))
     scored.sort(key=lambda x: (-x.score, x.unit.rank, x.unit.start))
     return _Ranking(qterms, idf, scored, by_passage, sims is not None)
@@ -497,15 +357,15 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
 
     wants_number = bool(_QUANTITY_Q.search(question))
     wants_time = bool(_TIME_Q.search(question))
-    qnumbers = _numbers(question)
+    qnumbers = tx.numbers(question)
     how_many = _HOW_MANY.search(question)
-    counted = set(terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
+    counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
 
     def fits(group: list[_Unit]) -> bool:
         """Does the evidence hold the kind of thing asked for: a number the question lacks (for
         "how many workers", one that counts workers), a date?"""
         text = " ".join(u.text for u in group)
-        if wants_number and not _numbers(text) - qnumbers:
+        if wants_number and not tx.numbers(text) - qnumbers:
             return False
         if counted and not _counts(text, counted, qnumbers):
             return False
@@ -536,7 +396,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
     coverage = _coverage(ranking.question_terms, ranking.idf, groups[0])
     chosen = [u for g in groups for u in g]
     evidence = " ".join(dict.fromkeys(u.passage.text for u in chosen)).lower()
-    missing = [w for w in _question_names(question) if not _mentions(evidence, w)]
+    missing = [w for w in _question_names(question) if not tx.mentions(evidence, w)]
     reason = ""
     if best.score < MIN_COMBINED:
         reason = f"best sentence scores {best.score:.2f} < {MIN_COMBINED}"

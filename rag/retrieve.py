@@ -22,26 +22,13 @@ from .config import Settings
 from .errors import EmptyIndexError
 from .models import Passage, SearchResult
 from .store import Store
+from .text import bm25_tokenize
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60
 # Bump when tokenisation changes, so cached BM25 indexes of the old scheme are not reused.
 BM25_SCHEME = "v2"
-
-
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def _tokenize(texts: list[str], stemmer) -> list[list[str]]:
-    import bm25s
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    # The short Lucene list keeps "how", "did", "much": question words that then outrank content words.
-    return bm25s.tokenize(texts, stopwords=list(STOPWORDS_EN_PLUS), stemmer=stemmer, return_ids=False, show_progress=False)
 
 
 class BM25Index:
@@ -56,7 +43,7 @@ class BM25Index:
         self._sources = np.array([m["source"] for m in metas], dtype=object)
 
     @classmethod
-    def build(cls, store: Store, snapshot: tuple[str, dict[str, str]], stemmer) -> BM25Index:
+    def build(cls, store: Store, snapshot: tuple[str, dict[str, str]]) -> BM25Index:
         import bm25s
 
         version, committed = snapshot
@@ -68,7 +55,7 @@ class BM25Index:
         retriever = bm25s.BM25()
         if texts:
             indexed = [f"{m['title']}\n{t}" for m, t in zip(metas, texts)]
-            retriever.index(_tokenize(indexed, stemmer), show_progress=False)
+            retriever.index(bm25_tokenize(indexed), show_progress=False)
         return cls(version, retriever, ids, metas, texts)
 
     def save(self, folder: Path) -> None:
@@ -121,7 +108,6 @@ class Retriever:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self._stemmer = _stemmer()
         self._bm25: BM25Index | None = None
         self._lock = threading.Lock()
 
@@ -140,7 +126,7 @@ class Retriever:
             try:
                 index = BM25Index.load(folder, version)
             except (OSError, ValueError, KeyError):
-                index = BM25Index.build(self.store, snapshot, self._stemmer)
+                index = BM25Index.build(self.store, snapshot)
                 # A commit during the build may have deleted chunks it was reading: don't keep that.
                 if version != self.store.version():
                     return index
@@ -178,7 +164,7 @@ class Retriever:
             index = None
             if mode in ("hybrid", "bm25"):
                 index = self.bm25(snapshot)
-                bm25_hits = index.search(_tokenize([question], self._stemmer)[0], n, sources)
+                bm25_hits = index.search(bm25_tokenize([question])[0], n, sources)
             if self.store.version() == snapshot[0]:
                 break
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.extractive import ExtractiveResult, extractive_answer, split_sentences, terms
+from rag.extractive import ExtractiveResult, extractive_answer
+from rag.text import split_sentences, terms
 from rag.models import Passage
 
 REPO = Path(__file__).resolve().parent.parent
