@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 from rag import Assistant, Settings  # noqa: E402
 from rag.embeddings import TokenCounter  # noqa: E402
 from rag.evaluate import answer_matches  # noqa: E402
+from rag.rerank import build_reranker  # noqa: E402
 
 KS = (1, 3, 5, 10)
 
@@ -166,9 +167,9 @@ def run_baseline(index, questions: list[Question], count) -> Row:
 def format_table(rows: list[dict]) -> str:
     keys = [k for k in rows[0] if k != "pipeline"]
     width = max(len(k) for k in keys) + 2
-    lines = ["".ljust(width) + "".join(r["pipeline"][:38].rjust(40) for r in rows)]
+    lines = ["".ljust(width) + "".join(r["pipeline"][:30].rjust(32) for r in rows)]
     for k in keys:
-        lines.append(k.ljust(width) + "".join(str(r.get(k, "")).rjust(40) for r in rows))
+        lines.append(k.ljust(width) + "".join(str(r.get(k, "")).rjust(32) for r in rows))
     return "\n".join(lines)
 
 
@@ -179,6 +180,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--no-baseline", action="store_true", help="skip the llama-index baseline")
     parser.add_argument("--no-answers", action="store_true", help="retrieval figures only")
+    parser.add_argument("--rerankers", default="none,terms,window", help="also report retrieval with these rerankers")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -190,7 +192,7 @@ def main() -> None:
     settings = Settings(data_dir=home / "newsdesk")
     assistant = Assistant(settings)
     started = time.perf_counter()
-    report = assistant.ingest([corpus], progress=True)
+    report = assistant.ingest([corpus], progress=sys.stderr.isatty())
     print(f"newsdesk ingest: {report.chunks_embedded} chunks embedded in {time.perf_counter() - started:.0f}s "
           f"({len(assistant.articles())} articles)", file=sys.stderr)
 
@@ -201,8 +203,14 @@ def main() -> None:
         return len(tokens(text))
 
     assistant.search("warm up the caches", top_k=1)
-    rows = [run_newsdesk(assistant, questions, args.top_k, not args.no_answers, count).summary()]
-    rows[0]["pipeline"] = f"newsdesk ({assistant.provider})"
+    rows = []
+    default = settings.reranker
+    # Every reranker's retrieval figures; answers with the configured one (RAG_RERANKER, default first).
+    for name in [default, *(r for r in args.rerankers.split(",") if r and r != default)]:
+        assistant.retriever.reranker = build_reranker(settings.model_copy(update={"reranker": name}), assistant.store, assistant.embedder)
+        row = run_newsdesk(assistant, questions, args.top_k, name == default and not args.no_answers, count).summary()
+        row["pipeline"] = f"newsdesk, rerank {name}" + (f" ({assistant.provider})" if name == default and not args.no_answers else "")
+        rows.append(row)
     if not args.no_baseline:
         index = baseline_index(corpus, home, assistant.embedder)
         rows.append(run_baseline(index, questions, count).summary())

@@ -120,7 +120,7 @@ class Answerer:
         """Text pieces as they are generated, then the final checked `Answer`."""
         started = time.perf_counter()
         if not passages:
-            yield self._abstain(question, passages, started)
+            yield self._abstain(question, passages, started, "no passage was retrieved")
             return
         if self.llm is None:
             yield from self._extractive(question, passages, started)
@@ -135,7 +135,7 @@ class Answerer:
 
         result = extractive_answer(question, passages, self.embedder)
         if result.abstained:
-            yield self._abstain(question, passages, started)
+            yield self._abstain(question, passages, started, result.reason)
             return
         yield result.answer
         yield self._finish(question, result.answer, passages, started)
@@ -153,7 +153,7 @@ class Answerer:
         except (json.JSONDecodeError, AttributeError):
             found, text = ABSTAIN_TOKEN not in raw, raw
         if not found or not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
-            yield self._abstain(question, passages, started)
+            yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return
         yield text
         yield self._finish(question, text, passages, started)
@@ -171,14 +171,14 @@ class Answerer:
                 yield text[shown:]
                 shown = len(text)
         if not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
-            yield self._abstain(question, passages, started)
+            yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return
         yield self._finish(question, text, passages, started)
 
     def _finish(self, question: str, text: str, passages: list[Passage], started: float) -> Answer:
         checked = self.checker.check(text, passages)
         if not checked.citations:
-            answer = self._abstain(question, passages, started)
+            answer = self._abstain(question, passages, started, "no sentence of the generated answer is supported by the passages")
             answer.warnings = checked.warnings + ["No sentence of the generated answer is supported by the passages."]
             answer.citation_validity = checked.validity
             return answer
@@ -194,11 +194,12 @@ class Answerer:
             citation_validity=checked.validity,
         )
 
-    def _abstain(self, question: str, passages: list[Passage], started: float) -> Answer:
+    def _abstain(self, question: str, passages: list[Passage], started: float, reason: str) -> Answer:
         return Answer(
             question=question,
             answer=NOT_FOUND_TEXT,
             abstained=True,
+            reason=reason,
             passages=passages,
             provider=self.provider,
             timings=Timings(generate_ms=(time.perf_counter() - started) * 1000),

@@ -11,7 +11,7 @@ from llama_index.core.embeddings import BaseEmbedding
 from .answer import Answerer, check_question, condense
 from .config import Settings
 from .errors import RagError
-from .embeddings import TokenCounter, build_embedder, embedder_id
+from .embeddings import build_embedder, build_token_counter, embedder_id
 from .ingest import Ingestor
 from .llm import LLM, build_llm
 from .models import Answer, Article, FileOutcome, IngestReport, SearchResult
@@ -33,7 +33,8 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder or build_embedder(settings)
         self.store = store or Store(settings, embedder_id(self.embedder))
-        self.retriever = Retriever(settings, self.store, self.embedder)
+        self.count_tokens = build_token_counter(settings)
+        self.retriever = Retriever(settings, self.store, self.embedder, self.count_tokens)
         self.llm = build_llm(settings) if llm is _FROM_SETTINGS else llm
         self.answerer = Answerer(settings, self.llm, self.embedder)
         self._ingestor: Ingestor | None = None
@@ -49,8 +50,7 @@ class Assistant:
     @property
     def ingestor(self) -> Ingestor:
         if self._ingestor is None:
-            counter = TokenCounter() if self.settings.embedding.provider == "local" else _approx_tokens
-            self._ingestor = Ingestor(self.settings, self.store, self.embedder, counter)
+            self._ingestor = Ingestor(self.settings, self.store, self.embedder, self.count_tokens)
         return self._ingestor
 
     def ingest(
@@ -122,9 +122,3 @@ class Assistant:
         if self.settings.uploads_dir.resolve() in path.parents:
             path.unlink(missing_ok=True)
         return True
-
-
-def _approx_tokens(text: str) -> list[str]:
-    # Remote embedders tokenise differently; ~1.3 tokens per word is close enough for sizing chunks.
-    words = text.split()
-    return words + words[: len(words) // 3]

@@ -82,10 +82,17 @@ class Settings(BaseSettings):
     # Chunk size and overlap in embedder tokens (~230 tokens is ~180-200 words).
     chunk_size: int = Field(230, ge=32, le=250)
     chunk_overlap: int = Field(30, ge=0)
+    # Passages handed to the reader, at most (fewer when context_tokens is spent first).
     top_k: int = Field(5, ge=1, le=50)
+    # Tokens of evidence the reader gets: the ranked chunks, completed across their edges where the
+    # evidence touches one (rag/context.py); 0 = the chunks exactly as indexed.
+    context_tokens: int = Field(1500, ge=0, le=32000)
     # Candidates each retriever hands to rank fusion.
     candidates: int = Field(30, ge=1, le=500)
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    # Second stage over the best `rerank_candidates` fused chunks (see rag/rerank.py).
+    reranker: Literal["none", "terms", "window"] = "window"
+    rerank_candidates: int = Field(30, ge=1, le=200)
     max_file_mb: float = Field(20.0, gt=0)
     max_question_chars: int = Field(4000, ge=10)
     api_key: SecretStr | None = Field(None, validation_alias=_env("RAG_API_KEY", "API_KEY", "api_key"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,19 @@ def build_embedder(settings: Settings) -> BaseEmbedding:
             key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else "not-needed"
             client = openai.OpenAI(api_key=key, base_url=settings.llm.base_url, timeout=settings.llm.timeout)
             return OpenAIEmbedding(settings.embedding.model, client, batch_size=settings.embedding.batch_size)
+
+
+def build_token_counter(settings: Settings) -> Callable[[str], list]:
+    """Tokens in the embedder's own units (chunk sizes, the reader's budget)."""
+    if settings.embedding.provider == "local":
+        return TokenCounter()
+    return _approx_tokens
+
+
+def _approx_tokens(text: str) -> list[str]:
+    # Remote embedders tokenise differently; ~1.3 tokens per word is close enough for sizing.
+    words = text.split()
+    return words + words[: len(words) // 3]
 
 
 def embedder_id(embedder: BaseEmbedding) -> str:

@@ -357,6 +357,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
 
     wants_number = bool(_QUANTITY_Q.search(question))
     wants_time = bool(_TIME_Q.search(question))
+    wants_measure = tx.measure(question)
     qnumbers = tx.numbers(question)
     how_many = _HOW_MANY.search(question)
     counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
@@ -366,6 +367,8 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
         "how many workers", one that counts workers), a date?"""
         text = " ".join(u.text for u in group)
         if wants_number and not tx.numbers(text) - qnumbers:
+            return False
+        if wants_measure and not wants_measure[1].search(text):
             return False
         if counted and not _counts(text, counted, qnumbers):
             return False
@@ -378,7 +381,8 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
             best, groups = cand, [group]
             break
     if best is None:
-        return _abstain(f"the question asks for {'a quantity' if wants_number else 'a date'} and no sentence has one")
+        wanted = wants_measure[0] if wants_measure else "a quantity" if wants_number else "a date"
+        return _abstain(f"the question asks for {wanted} and no sentence has one")
 
     # A second, independent sentence when it scores nearly as well.
     for cand in ranking.scored:
@@ -395,7 +399,8 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
 
     coverage = _coverage(ranking.question_terms, ranking.idf, groups[0])
     chosen = [u for g in groups for u in g]
-    evidence = " ".join(dict.fromkeys(u.passage.text for u in chosen)).lower()
+    # A passage is a window of its article; the article's title is part of what it says.
+    evidence = " ".join(dict.fromkeys(f"{u.passage.title}\n{u.passage.text}" for u in chosen)).lower()
     missing = [w for w in _question_names(question) if not tx.mentions(evidence, w)]
     reason = ""
     if best.score < MIN_COMBINED:

@@ -21,6 +21,7 @@ class Passage(BaseModel):
     score: float = Field(description="fused relevance score (higher is better)")
     dense_score: float | None = Field(None, description="cosine similarity, when dense retrieval found it")
     bm25_score: float | None = None
+    rerank_score: float | None = Field(None, description="second-stage score (see rag/rerank.py), when reranked")
 
     def public(self) -> dict:
         return self.model_dump(include={"n", "source", "title", "text", "score", "start", "end"})
@@ -57,6 +58,7 @@ class Answer(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     standalone_question: str | None = Field(None, description="the question after condensing a follow-up")
     warnings: list[str] = Field(default_factory=list, description="e.g. sentences whose citation had to be repaired")
+    reason: str | None = Field(None, description="why the answer abstained (None when it did not)")
     citation_validity: float | None = Field(
         None, description="share of the generated [n] markers that existed and supported their sentence"
     )
@@ -66,6 +68,7 @@ class Answer(BaseModel):
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
+            "reason": self.reason,
             "citations": [c.public() for c in self.citations],
             "passages": [p.public() for p in self.passages],
             "provider": self.provider,

@@ -12,15 +12,17 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from llama_index.core.embeddings import BaseEmbedding
 
 from .config import Settings
+from .context import ContextBuilder
 from .errors import EmptyIndexError
 from .models import Passage, SearchResult
+from .rerank import NoReranker, Reranker, build_reranker
 from .store import Store
 from .text import bm25_tokenize
 
@@ -104,10 +106,19 @@ class BM25Index:
 
 
 class Retriever:
-    def __init__(self, settings: Settings, store: Store, embedder: BaseEmbedding):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        embedder: BaseEmbedding,
+        count_tokens: Callable[[str], list],
+        reranker: Reranker | None = None,
+    ):
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self.reranker = reranker or build_reranker(settings, store, embedder)
+        self.context = ContextBuilder(store.article_texts, count_tokens)
         self._bm25: BM25Index | None = None
         self._lock = threading.Lock()
 
@@ -179,10 +190,13 @@ class Retriever:
             entry["score"] += 1.0 / (RRF_K + rank + 1)
             entry["bm25"] = score
 
-        ranked = sorted(fused.items(), key=lambda kv: kv[1]["score"], reverse=True)[:top_k]
+        reranking = not isinstance(self.reranker, NoReranker)
+        budget = self.settings.context_tokens
+        # The context builder skips overlapping windows, so it reads past top_k.
+        pool = max(self.settings.rerank_candidates, top_k) if reranking or budget else top_k
+        ranked = sorted(fused.items(), key=lambda kv: kv[1]["score"], reverse=True)[:pool]
         passages = [
             Passage(
-                n=i + 1,
                 chunk_id=cid,
                 source=e["meta"]["source"],
                 title=e["meta"]["title"],
@@ -193,6 +207,13 @@ class Retriever:
                 dense_score=e.get("dense"),
                 bm25_score=e.get("bm25"),
             )
-            for i, (cid, e) in enumerate(ranked)
+            for cid, e in ranked
         ]
+        passages = self.reranker.rerank(question, vector, passages)
+        if budget:
+            passages = self.context.build(question, passages, budget, top_k)
+        else:
+            passages = passages[:top_k]
+            for i, p in enumerate(passages, 1):
+                p.n = i
         return SearchResult(question=question, passages=passages, retrieve_ms=(time.perf_counter() - started) * 1000)

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+import numpy as np
+
 from .config import Settings
 from .errors import StoreUnavailableError
 from .models import Article
@@ -167,6 +169,13 @@ class Store:
                 return hits[:n]
             want = min(want * 2, total)
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these chunks (missing ids are left out)."""
+        if not ids:
+            return {}
+        got = self._guard(lambda: self.chunks.get(ids=list(ids), include=["embeddings"]))
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+
     def iter_committed_chunks(self, committed: dict[str, str] | None = None) -> Iterator[tuple[str, str, dict]]:
         """(id, text, metadata) of every committed chunk, paged so memory stays bounded."""
         if committed is None:
@@ -189,8 +198,14 @@ class Store:
         self._guard(lambda: self.chunks.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas))
 
     def article_text(self, source: str) -> str | None:
-        got = self._guard(lambda: self.registry.get(ids=[source], include=["documents"]))
-        return got["documents"][0] if got["ids"] else None
+        return self.article_texts([source]).get(source)
+
+    def article_texts(self, sources: Sequence[str]) -> dict[str, str]:
+        """{source: cleaned text} of the committed articles among `sources`."""
+        if not sources:
+            return {}
+        got = self._guard(lambda: self.registry.get(ids=list(sources), include=["documents"]))
+        return dict(zip(got["ids"], got["documents"]))
 
     def commit(self, articles: list[Article], texts: list[str]) -> None:
         """Makes the articles' chunks visible: registry records (with the cleaned texts) and a new corpus version, in one write."""

@@ -24,17 +24,24 @@ BULLET = re.compile(r"^(?:[•·▪●◦‣*>]|[-–—](?=\s)|\d{1,2}[.)](?=\s
 TERMINAL = ('.', '!', '?', '…', '"', '”', "'", '’', ')')
 
 
-def _is_boundary(text: str, end: int) -> bool:
-    """Does the sentence really end at text[:end] (which ends with punctuation)?"""
-    rest = text[end:].lstrip(" \t")
-    if not rest:
+_NEXT_CHAR = re.compile(r"[^ \t]")
+
+
+def _is_boundary(text: str, end: int, limit: int) -> bool:
+    """Does the sentence really end at text[:end] (which ends with punctuation)? `limit` ends the line.
+
+    Only a few characters either side are read, so splitting stays linear in the text's length.
+    """
+    after = _NEXT_CHAR.search(text, end, limit)
+    if after is None:
         return True
-    nxt = rest[0]
+    nxt = after.group(0)
     # A new sentence starts with a capital, a digit, an opening quote/bracket or a bullet.
     if not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘([•$"):
         return False
-    m = re.search(r"([^\s\"'“‘(\[]+?)[.!?…]+[\"'”’)\]]*$", text[:end])
-    if not m or not text[:end].rstrip("\"'”’)]").endswith("."):
+    head = text[max(0, end - 64) : end]
+    m = re.search(r"([^\s\"'“‘(\[]+?)[.!?…]+[\"'”’)\]]*$", head)
+    if not m or not head.rstrip("\"'”’)]").endswith("."):
         return True
     word = m.group(1).lower()
     if word in ABBREVIATIONS:
@@ -63,7 +70,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             lead += bullet.end()
         start = ls + lead
         for m in _BOUNDARY.finditer(text, start, le):
-            if _is_boundary(text[:le], m.end()):
+            if _is_boundary(text, m.end(), le):
                 spans.append((start, m.end()))
                 start = m.end()
         spans.append((start, le))
@@ -166,3 +173,33 @@ def bm25_tokenize(texts: list[str]) -> list[list[str]]:
 
     # The short Lucene list keeps "how", "did", "much": question words that then outrank content words.
     return bm25s.tokenize(texts, stopwords=list(STOPWORDS_EN_PLUS), stemmer=stemmer(), return_ids=False, show_progress=False)
+
+
+# --- what kind of quantity a question asks for ---
+
+# A question word, and what an answer to it must contain. Plain English, not fitted to any question set.
+_MEASURES: list[tuple[str, re.Pattern, re.Pattern]] = [
+    (
+        "a height",
+        re.compile(r"\bhow\s+tall\b|\bheight\b", re.IGNORECASE),
+        re.compile(r"\d\s*(?:'|′|ft\b|feet\b|foot\b|inch|in\b|cm\b|centimet|met(?:er|re)s?\b|m\b)", re.IGNORECASE),
+    ),
+    (
+        "an age",
+        re.compile(r"\bhow\s+old\b|\bage\b", re.IGNORECASE),
+        re.compile(r"\d+\s*-?\s*years?\s*-?\s*old|\baged?\s+\d|\b(?:his|her|their)\s+\d0s\b|,\s*\d{1,3},", re.IGNORECASE),
+    ),
+    (
+        "a percentage",
+        re.compile(r"\b(?:percentage|percent|per\s+cent)\b|\bwhat\s+share\b", re.IGNORECASE),
+        re.compile(r"\d\s*%|\bper\s?cent\b|\b(?:half|third|quarter|fifth|tenth)\b", re.IGNORECASE),
+    ),
+]
+
+
+def measure(question: str) -> tuple[str, re.Pattern] | None:
+    """(what is asked for, a pattern its answer matches) when the question asks for a height, age or percentage."""
+    for name, asks, answer in _MEASURES:
+        if asks.search(question):
+            return name, answer
+    return None

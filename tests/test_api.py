@@ -18,7 +18,7 @@ from rag.config import LLMSettings, Settings
 from tests.conftest import DEV_SET, SEEDS, free_port
 
 DEV = [json.loads(line) for line in DEV_SET.read_text().splitlines() if line.strip()]
-ASK_KEYS = {"question", "answer", "abstained", "citations", "passages", "provider", "timings"}
+ASK_KEYS = {"question", "answer", "abstained", "reason", "citations", "passages", "provider", "timings"}
 LAYOFFS = "How many workers did Meta lay off from its AI teams?"
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import SEEDS
 
-ASK_KEYS = {"question", "answer", "abstained", "citations", "passages", "provider", "timings"}
+ASK_KEYS = {"question", "answer", "abstained", "reason", "citations", "passages", "provider", "timings"}
 
 
 def rag(*args: str, data_dir, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -57,7 +57,7 @@ def test_ask_json_shape_and_citations(data_dir):
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert set(out) == ASK_KEYS
-    assert out["provider"] == "extractive" and not out["abstained"]
+    assert out["provider"] == "extractive" and not out["abstained"] and out["reason"] is None
     assert "600" in out["answer"]
     assert set(out["citations"][0]) == {"n", "source", "title", "start", "end", "quote"}
     assert set(out["timings"]) == {"retrieve_ms", "generate_ms", "total_ms"}
@@ -80,6 +80,8 @@ def test_unanswerable_question_abstains(data_dir):
     done = rag("ask", "--json", "Who won the 2022 World Cup?", data_dir=data_dir)
     out = json.loads(done.stdout)
     assert out["abstained"] and out["citations"] == []
+    # The extractive answerer says why (e.g. "best sentence scores 0.21 < 0.5").
+    assert isinstance(out["reason"], str) and len(out["reason"]) > 10
 
 
 @pytest.mark.parametrize(
