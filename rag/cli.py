@@ -181,6 +181,24 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_config(args) -> int:
+    from .config import Settings, describe
+    from .llm import resolve_provider
+
+    settings = Settings(**({"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}))
+    rows = describe(settings)
+    provider = resolve_provider(settings.llm, data_dir=settings.data_dir)
+    index = f"Chroma server {settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host else f"embedded Chroma at {settings.chroma_path}"
+    if args.json:
+        _print_json({"settings": [r.model_dump() for r in rows], "answer_provider": provider, "index": index})
+        return 0
+    width = max(len(r.name) for r in rows)
+    for r in rows:
+        print(f"{r.name:<{width}}  {json.dumps(r.value, ensure_ascii=False):<28}  {r.source}")
+    print(f"\nanswers from: {provider}; index: {index}")
+    return 0
+
+
 def cmd_api(args) -> int:
     from .api import serve
 
@@ -271,6 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_provider(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("config", help="show the effective settings (secrets masked) and where each came from")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("api", help="start the HTTP API (JSON and OpenAI-compatible /v1/chat/completions)")
     p.add_argument("--host", default="127.0.0.1")

@@ -1,18 +1,21 @@
 """One typed Settings object, read from the environment and `.env`.
 
-Every variable is prefixed `RAG_` (e.g. `RAG_DATA_DIR`); the few names other
-tools already use (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL`,
-`CHROMA_HOST`, `LLM_PROVIDER`, `LOCAL_MODEL_PATH`, `API_KEY`) are accepted
-too. Build it once (`Settings()`) and pass it down; modules never read the
-environment themselves.
+Only documented names are read: every variable prefixed `RAG_` (e.g. `RAG_DATA_DIR`,
+`RAG_LLM_MODEL`) and the few names other tools already use, listed in `.env.example`:
+`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL`, `LLM_PROVIDER`, `CHROMA_HOST`,
+`CHROMA_PORT`, `LOCAL_MODEL_PATH`, and `API_KEY` (the HTTP API's key, nothing else).
+Bare names a shell or container platform sets for its own use (`MODEL`, `HOST`, `PORT`,
+`PROVIDER`, `BASE_URL`) change nothing. Build it once (`Settings()`) and pass it down;
+modules never read the environment themselves. `rag config` shows where each value came from.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,8 +34,8 @@ class ChromaSettings(BaseSettings):
 
     model_config = _config("RAG_CHROMA_")
 
-    host: str | None = Field(None, validation_alias=_env("RAG_CHROMA_HOST", "CHROMA_HOST", "host"))
-    port: int = Field(8000, validation_alias=_env("RAG_CHROMA_PORT", "CHROMA_PORT", "port"))
+    host: str | None = Field(None, validation_alias=_env("RAG_CHROMA_HOST", "CHROMA_HOST"))
+    port: int = Field(8000, validation_alias=_env("RAG_CHROMA_PORT", "CHROMA_PORT"))
     ssl: bool = False
     # Seconds a Chroma server gets per request before we report it as down.
     timeout: float = 30.0
@@ -53,22 +56,22 @@ class LLMSettings(BaseSettings):
     model_config = _config("RAG_LLM_")
 
     provider: Literal["auto", "openai", "local", "extractive"] = Field(
-        "auto", validation_alias=_env("RAG_LLM_PROVIDER", "LLM_PROVIDER", "provider")
+        "auto", validation_alias=_env("RAG_LLM_PROVIDER", "LLM_PROVIDER")
     )
     api_key: SecretStr | None = Field(
-        None, validation_alias=_env("RAG_LLM_API_KEY", "OPENAI_API_KEY", "api_key")
+        None, validation_alias=_env("RAG_LLM_API_KEY", "OPENAI_API_KEY")
     )
     base_url: str | None = Field(
-        None, validation_alias=_env("RAG_LLM_BASE_URL", "OPENAI_BASE_URL", "base_url")
+        None, validation_alias=_env("RAG_LLM_BASE_URL", "OPENAI_BASE_URL")
     )
-    model: str = Field("gpt-4o-mini", validation_alias=_env("RAG_LLM_MODEL", "OPENAI_MODEL", "model"))
+    model: str = Field("gpt-4o-mini", validation_alias=_env("RAG_LLM_MODEL", "OPENAI_MODEL"))
     temperature: float = 0.0
     max_tokens: int = Field(512, ge=16)
     timeout: float = Field(60.0, gt=0, description="seconds per request")
     max_retries: int = Field(3, ge=0)
     # provider=local: any GGUF; empty means the assembled Qwen2.5 model in the data dir.
     local_model_path: Path | None = Field(
-        None, validation_alias=_env("RAG_LLM_LOCAL_MODEL_PATH", "LOCAL_MODEL_PATH", "local_model_path")
+        None, validation_alias=_env("RAG_LLM_LOCAL_MODEL_PATH", "LOCAL_MODEL_PATH")
     )
     threads: int = Field(1, ge=1)
     context_window: int = Field(4096, ge=512)
@@ -95,7 +98,10 @@ class Settings(BaseSettings):
     rerank_candidates: int = Field(30, ge=1, le=200)
     max_file_mb: float = Field(20.0, gt=0)
     max_question_chars: int = Field(4000, ge=10)
-    api_key: SecretStr | None = Field(None, validation_alias=_env("RAG_API_KEY", "API_KEY", "api_key"))
+    # The HTTP API's key (`rag api`); never sent anywhere, never used for a model server.
+    api_key: SecretStr | None = Field(None, validation_alias=_env("RAG_API_KEY", "API_KEY"))
+    # Seconds a second writer waits for the embedded index's write lock before giving up.
+    write_lock_timeout: float = Field(60.0, ge=0)
 
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
@@ -112,3 +118,50 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+
+class SettingSource(BaseModel):
+    """One effective setting, for `rag config`: its value (secrets masked) and where it came from."""
+
+    name: str
+    value: str | int | float | bool | None
+    source: str = Field(description="default, .env (NAME), environment (NAME) or argument")
+
+
+def _env_names(model: type[BaseSettings], field: str) -> list[str]:
+    info = model.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(a) for a in alias.choices]
+    return [f"{model.model_config.get('env_prefix', '')}{field}".upper()]
+
+
+def _shown(value: Any) -> str | int | float | bool | None:
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        return "****" + secret[-4:] if len(secret) >= 12 else "****"
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def describe(settings: Settings, environ: dict[str, str] | None = None, env_file: Path = Path(".env")) -> list[SettingSource]:
+    """Every effective setting with where its value came from; secrets masked."""
+    from dotenv import dotenv_values
+
+    environ = {k.upper(): v for k, v in (os.environ if environ is None else environ).items() if v}
+    dotenv = {k.upper(): v for k, v in dotenv_values(env_file).items() if v} if env_file.is_file() else {}
+    rows = []
+    groups = [("", settings)] + [(f"{name}.", getattr(settings, name)) for name in ("chroma", "embedding", "llm")]
+    for prefix, obj in groups:
+        for field, info in type(obj).model_fields.items():
+            if isinstance(getattr(obj, field), BaseSettings):
+                continue
+            names = _env_names(type(obj), field)
+            value = getattr(obj, field)
+            source = next((f"environment ({n})" for n in names if n in environ), None)
+            source = source or next((f".env ({n})" for n in names if n in dotenv), None)
+            if source is None:
+                source = "default" if value == info.get_default(call_default_factory=True) else "argument"
+            rows.append(SettingSource(name=prefix + field, value=_shown(value), source=source))
+    return rows
