@@ -18,6 +18,10 @@ class EmptyIndexError(RagError):
         super().__init__(f"The index at {where} holds no articles yet. Run `rag ingest seeds/` (or any folder of articles) first.")
 
 
+class IndexBusyError(RagError):
+    """Another process holds the embedded index's write lock."""
+
+
 class StoreUnavailableError(RagError):
     """The Chroma server cannot be reached or failed a request."""
 

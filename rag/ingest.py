@@ -136,6 +136,11 @@ class Ingestor:
         progress: bool = True,
         on_file: Callable[[FileOutcome], None] | None = None,
     ) -> IngestReport:
+        """Indexes the files and folders; holds the index's write lock throughout (embedded mode)."""
+        with self.store.writing():
+            return self._run(paths, prune, progress, on_file)
+
+    def _run(self, paths, prune, progress, on_file) -> IngestReport:
         from tqdm import tqdm
 
         started = time.perf_counter()
@@ -232,6 +237,8 @@ class Ingestor:
             for i, c in enumerate(p.chunks)
         ]
         batch = self.settings.embedding.batch_size
+        # When the chunks were written: another writer's garbage collection leaves young ones alone.
+        written_at = time.time()
         for lo in range(0, len(rows), batch):
             part = rows[lo : lo + batch]
             vectors = self.embedder.get_text_embedding_batch([embed_text(a.title, c.text) for _, c, a in part])
@@ -241,7 +248,7 @@ class Ingestor:
                 [c.text for _, c, _ in part],
                 [
                     {"source": a.source, "title": a.title, "doc_hash": a.content_hash, "start": c.start, "end": c.end,
-                     "index": int(i.rsplit("-", 1)[1])}
+                     "index": int(i.rsplit("-", 1)[1]), "written_at": written_at}
                     for i, c, a in part
                 ],
             )

@@ -138,8 +138,10 @@ class Retriever:
                 index = BM25Index.load(folder, version)
             except (OSError, ValueError, KeyError):
                 index = BM25Index.build(self.store, snapshot)
-                # A commit during the build may have deleted chunks it was reading: don't keep that.
-                if version != self.store.version():
+                # Keep (and cache) only a complete index: no commit landed during the build, and it
+                # holds every chunk the registry says the committed articles have.
+                expected = self.store.committed_chunk_count(version)
+                if version != self.store.version() or (expected is not None and len(index.ids) != expected):
                     return index
                 if version:
                     # Older versions' caches; another builder's ".tmp-" folder is left to it.

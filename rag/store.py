@@ -7,13 +7,20 @@ Two collections live side by side:
 
 An article becomes visible only when its registry record names its content
 hash; chunks of any other hash (a crashed run, an old version) are ignored
-by readers and deleted by the next ingest. That makes every article's
+by readers and deleted by a later ingest. That makes every article's
 chunks appear all at once or not at all, in embedded and server mode alike.
+
+Writers: an embedded index has one at a time (`locks.WriteLock`). A Chroma
+server may have several, so a chunk another writer has written but not yet
+committed must not be collected as garbage: chunks carry the time they were
+written, and only uncommitted chunks older than `UNCOMMITTED_GRACE_S` are
+collected there (a live writer commits within seconds of writing).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
@@ -23,12 +30,17 @@ import numpy as np
 
 from .config import Settings
 from .errors import StoreUnavailableError
+from .locks import WriteLock
 from .models import Article
 
 CORPUS_ID = "__corpus__"
 # Chroma wants a vector on every record; registry records are looked up by id.
 _NO_VECTOR = [0.0]
 _PAGE = 2000
+# Uncommitted chunks younger than this may belong to a writer still running (server mode).
+UNCOMMITTED_GRACE_S = 600
+# Committed doc hashes per filtered read (Chroma `$in`).
+_HASHES_PER_READ = 200
 
 T = TypeVar("T")
 
@@ -54,8 +66,12 @@ class Store:
             lambda: self._client.get_or_create_collection(f"{settings.collection}-docs", embedding_function=None)
         )
         self._check_embedder()
+        self.write_lock = WriteLock(
+            settings.data_dir, settings.write_lock_timeout, self._where, enabled=not settings.chroma.host
+        )
         self._lock = threading.Lock()
         self._view: tuple[str, dict[str, str]] | None = None
+        self._view_chunks = 0
 
     @property
     def where(self) -> str:
@@ -112,10 +128,17 @@ class Store:
         with self._lock:
             if self._view and self._view[0] == version:
                 return self._view
-        hashes = {a.source: a.content_hash for a in self.articles()}
+        articles = self.articles()
+        hashes = {a.source: a.content_hash for a in articles}
         with self._lock:
             self._view = (version, hashes)
+            self._view_chunks = sum(a.chunks for a in articles)
         return self._view
+
+    def committed_chunk_count(self, version: str) -> int | None:
+        """How many chunks the committed articles of `version` have, by their registry records (None: not read)."""
+        with self._lock:
+            return self._view_chunks if self._view and self._view[0] == version else None
 
     def articles(self) -> list[Article]:
         got = self._guard(lambda: self.registry.get(include=["metadatas"]))
@@ -177,22 +200,33 @@ class Store:
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     def iter_committed_chunks(self, committed: dict[str, str] | None = None) -> Iterator[tuple[str, str, dict]]:
-        """(id, text, metadata) of every committed chunk, paged so memory stays bounded."""
+        """(id, text, metadata) of every committed chunk, read in bounded pages.
+
+        Reads are filtered by the committed doc hashes, so deletes running meanwhile (old
+        versions, garbage) cannot shift the pages: within one corpus version the set read is fixed.
+        """
         if committed is None:
             _, committed = self.committed()
-        offset = 0
-        while True:
-            page = self._guard(
-                lambda: self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-            )
-            if not page["ids"]:
-                return
-            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"]):
-                if committed.get(m["source"]) == m["doc_hash"]:
-                    yield i, d, m
-            offset += _PAGE
+        hashes = sorted(set(committed.values()))
+        for lo in range(0, len(hashes), _HASHES_PER_READ):
+            where = {"doc_hash": {"$in": hashes[lo : lo + _HASHES_PER_READ]}}
+            offset = 0
+            while True:
+                page = self._guard(
+                    lambda: self.chunks.get(where=where, include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+                )
+                if not page["ids"]:
+                    break
+                for i, d, m in zip(page["ids"], page["documents"], page["metadatas"]):
+                    if committed.get(m["source"]) == m["doc_hash"]:
+                        yield i, d, m
+                offset += _PAGE
 
-    # --- writers (one writer process at a time; see README) ---------------
+    # --- writers (embedded: one process at a time, see `writing`) ---------
+
+    def writing(self):
+        """Context manager for a write: the embedded index's inter-process lock (none for a server)."""
+        return self.write_lock.hold()
 
     def write_chunks(self, ids: list[str], vectors: list[list[float]], texts: list[str], metas: list[dict]) -> None:
         self._guard(lambda: self.chunks.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas))
@@ -228,20 +262,31 @@ class Store:
 
     def remove(self, source: str) -> None:
         """Un-commits an article first (readers stop seeing it), then drops its chunks."""
-        self._guard(lambda: self.registry.delete(ids=[source]))
-        self._bump([], [], [])
-        self._guard(lambda: self.chunks.delete(where={"source": source}))
+        with self.writing():
+            self._guard(lambda: self.registry.delete(ids=[source]))
+            self._bump([], [], [])
+            self._guard(lambda: self.chunks.delete(where={"source": source}))
 
     def collect_garbage(self) -> int:
-        """Deletes chunks no committed article owns (left by a crash or an old version)."""
+        """Deletes chunks no committed article owns (left by a crash or an old version).
+
+        Embedded, the caller holds the write lock, so no other writer has chunks in flight. On a
+        server, uncommitted chunks younger than UNCOMMITTED_GRACE_S may be another writer's work
+        in progress and are left alone.
+        """
         _, committed = self.committed()
+        cutoff = time.time() - UNCOMMITTED_GRACE_S if self.settings.chroma.host else float("inf")
         stale: list[str] = []
         offset = 0
         while True:
             page = self._guard(lambda: self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset))
             if not page["ids"]:
                 break
-            stale += [i for i, m in zip(page["ids"], page["metadatas"]) if committed.get(m["source"]) != m["doc_hash"]]
+            stale += [
+                i
+                for i, m in zip(page["ids"], page["metadatas"])
+                if committed.get(m["source"]) != m["doc_hash"] and m.get("written_at", 0) < cutoff
+            ]
             offset += _PAGE
         for start in range(0, len(stale), _PAGE):
             batch = stale[start : start + _PAGE]
