@@ -16,6 +16,11 @@ Routes (``create_app(assistant)``; ``rag api`` serves it with uvicorn):
   ``newsdesk``, then ``data: [DONE]``. Optional body fields ``sources``, ``top_k``,
   ``mode`` narrow retrieval as on ``/api/ask``.
 * ``GET  /v1/models``   -> one model, ``newsdesk`` (any ``model`` value is accepted).
+* ``POST /api/documents`` multipart ``files``: saved under the uploads folder (safe names) and
+  indexed -> the ingest report; ``DELETE /api/documents/{source}`` removes an article.
+
+Protection (rag/security.py): a Host header outside the trusted hosts gets 400, a body over the
+limit 413 before it is read whole, and CORS is closed unless ``RAG_API_CORS_ORIGINS`` is set.
 
 Errors are JSON ``{"error": {"message", "type"}}``, never a traceback: invalid body
 422, invalid question 400, empty index 409, language model failure 502, vector
@@ -41,11 +46,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .errors import (
     ConfigError,
@@ -59,6 +66,7 @@ from .errors import (
     StoreUnavailableError,
 )
 from .models import Answer
+from .security import BodyLimit, is_loopback, trusted_hosts
 
 MODEL_ID = "newsdesk"
 log = logging.getLogger("rag.api")
@@ -144,13 +152,26 @@ def _split_chat(messages: list[Message]) -> tuple[str, list[dict]]:
 # --------------------------------------------------------------------------- app
 
 
-def create_app(assistant) -> FastAPI:
+def create_app(assistant, host: str = "127.0.0.1") -> FastAPI:
+    """The API for a server bound to `host` (which decides the default trusted hosts; see rag/security.py)."""
+    settings = assistant.settings
     app = FastAPI(
         title="newsdesk",
         description="Answers questions about news articles with cited passages.",
         version="0.1.0",
     )
     app.state.assistant = assistant
+    # Outermost first: refuse a foreign Host or an oversized body before anything reads it.
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.api_cors_origins, allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(
+        BodyLimit,
+        limit_for=lambda path: settings.api_max_upload_bytes if path == "/api/documents" else settings.api_max_body_bytes,
+    )
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings, host))
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError):
@@ -222,6 +243,18 @@ def create_app(assistant) -> FastAPI:
     @app.get("/api/sources", dependencies=guarded)
     def sources():
         return [a.model_dump(mode="json") for a in assistant.articles()]
+
+    @app.post("/api/documents", dependencies=guarded)
+    def upload(files: list[UploadFile]):
+        """Multipart upload of articles: saved under the uploads folder whatever their names, then indexed."""
+        report = assistant.upload([(f.filename or "upload", f.file.read()) for f in files])
+        return report.model_dump(mode="json")
+
+    @app.delete("/api/documents/{source:path}", dependencies=guarded)
+    def remove(source: str):
+        if not assistant.remove(source):
+            raise StarletteHTTPException(404, f"No indexed article named '{source}'.")
+        return {"removed": source}
 
     @app.get("/v1/models", dependencies=guarded)
     def models():
@@ -324,9 +357,13 @@ def _sse(first, rest: Iterator, cid: str, created: int) -> Iterator[str]:
 def serve(assistant, host: str = "127.0.0.1", port: int = 8000) -> int:
     import uvicorn
 
-    if assistant.settings.api_key is None and host not in ("127.0.0.1", "localhost", "::1"):
-        print(
-            f"warning: serving on {host} without an API key; set RAG_API_KEY to require one.", file=sys.stderr
-        )
-    uvicorn.run(create_app(assistant), host=host, port=port, log_level="info")
+    settings = assistant.settings
+    if settings.api_key is None and not is_loopback(host):
+        print(f"warning: serving on {host} without an API key; set RAG_API_KEY to require one.", file=sys.stderr)
+    print(
+        f"API key: {'required' if settings.api_key else 'none'}; trusted hosts: {', '.join(trusted_hosts(settings, host))}; "
+        f"CORS: {', '.join(settings.api_cors_origins) or 'closed'}",
+        file=sys.stderr,
+    )
+    uvicorn.run(create_app(assistant, host), host=host, port=port, log_level="info")
     return 0

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from llama_index.core.embeddings import BaseEmbedding
 
+from . import sources, uploads
 from .answer import Answerer, check_question, condense
 from .config import Settings
-from .errors import RagError
+from .errors import DocumentError, RagError
 from .embeddings import build_embedder, build_token_counter, embedder_id
 from .ingest import Ingestor
 from .llm import LLM, build_llm
@@ -59,13 +60,37 @@ class Assistant:
         prune: bool = False,
         progress: bool = False,
         on_file: Callable[[FileOutcome], None] | None = None,
+        follow_links: bool = False,
     ) -> IngestReport:
-        return self.ingestor.run([Path(p) for p in paths], prune=prune, progress=progress, on_file=on_file)
+        """Indexes files and folders; a symbolic link leading outside its folder is skipped unless `follow_links`."""
+        return self.ingestor.run(
+            [Path(p) for p in paths], prune=prune, progress=progress, on_file=on_file, follow_links=follow_links
+        )
+
+    def upload(
+        self, files: Iterable[tuple[str, bytes]], on_file: Callable[[FileOutcome], None] | None = None
+    ) -> IngestReport:
+        """Saves files sent by a client under the uploads folder (`uploads.save`) and indexes them.
+
+        A file that cannot be saved (type, size, empty) is reported as skipped under the name it was sent as.
+        """
+        saved, skipped = [], []
+        for name, data in files:
+            try:
+                saved.append(uploads.save(self.settings.uploads_dir, name, data, int(self.settings.max_file_mb * 1_000_000)))
+            except DocumentError as exc:
+                skipped.append(FileOutcome(path=name, status="skipped", reason=str(exc)))
+        for outcome in skipped:
+            if on_file:
+                on_file(outcome)
+        report = self.ingest([s.path for s in saved], on_file=on_file) if saved else IngestReport()
+        report.files = skipped + report.files
+        return report
 
     def search(
         self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None, mode: str | None = None
     ) -> SearchResult:
-        return self.retriever.search(check_question(question, self.settings), top_k, sources, mode)
+        return self.retriever.search(check_question(question, self.settings), top_k, self._resolve(sources), mode)
 
     def stream(
         self,
@@ -82,7 +107,7 @@ class Assistant:
         started = time.perf_counter()
         question = check_question(question, self.settings)
         standalone = condense(question, history, self.llm)
-        found = self.retriever.search(standalone, top_k, sources, mode)
+        found = self.retriever.search(standalone, top_k, self._resolve(sources), mode)
         for item in self.answerer.stream(standalone, found.passages):
             if isinstance(item, Answer):
                 item.question = question
@@ -105,6 +130,10 @@ class Assistant:
     def articles(self) -> list[Article]:
         return self.store.articles()
 
+    def _resolve(self, names: Sequence[str] | None) -> list[str] | None:
+        """Indexed source names for user-given ones (`000_x.txt` finds `seeds/000_x.txt`)."""
+        return sources.resolve(names, (a.source for a in self.articles())) if names else None
+
     def article_text(self, source: str) -> str:
         """The cleaned article text that passage offsets point into."""
         text = self.store.article_text(source)
@@ -113,11 +142,17 @@ class Assistant:
         return text
 
     def remove(self, source: str) -> bool:
-        """Drops an article from the index; a file uploaded through the UI is deleted too."""
-        article = next((a for a in self.articles() if a.source == source), None)
+        """Drops an article from the index; a file uploaded through the UI is deleted too.
+
+        `source` is the indexed name or its unique ending (`003_x.txt` for `seeds/003_x.txt`).
+        """
+        named = sources.resolve([source], (a.source for a in self.articles()))
+        if len(named) > 1:
+            raise RagError(f"'{source}' names {len(named)} articles ({', '.join(named)}); give the full source name.")
+        article = next((a for a in self.articles() if a.source == named[0]), None)
         if article is None:
             return False
-        self.store.remove(source)
+        self.store.remove(article.source)
         path = Path(article.path)
         if self.settings.uploads_dir.resolve() in path.parents:
             path.unlink(missing_ok=True)

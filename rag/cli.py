@@ -38,7 +38,9 @@ def _print_json(data) -> None:
 
 def cmd_ingest(args) -> int:
     assistant = _assistant(args)
-    report = assistant.ingest(args.paths, prune=args.prune, progress=not args.quiet and not args.json)
+    report = assistant.ingest(
+        args.paths, prune=args.prune, progress=not args.quiet and not args.json, follow_links=args.follow_links
+    )
     if args.json:
         _print_json(report.model_dump(mode="json"))
     else:
@@ -147,7 +149,7 @@ def cmd_remove(args) -> int:
 def cmd_serve(args) -> int:
     from ui.app import serve
 
-    return serve(_assistant(args), host=args.host, port=args.port) or 0
+    return serve(_assistant(args), host=args.host, port=args.port, no_auth=args.no_auth) or 0
 
 
 def cmd_eval(args) -> int:
@@ -235,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index files or folders (.txt .md .html .pdf)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--prune", action="store_true", help="also remove articles whose files are gone from these folders")
+    p.add_argument("--follow-links", action="store_true", help="also read symbolic links that lead outside the folder")
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
@@ -273,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("serve", help="start the web chat page")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="beyond loopback a login is required: RAG_UI_AUTH=user:password")
+    p.add_argument("--no-auth", action="store_true", help="serve beyond loopback without a login (explicit opt-out)")
     p.add_argument("--port", type=int, default=7860)
     add_provider(p)
     p.set_defaults(func=cmd_serve)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _env(*names: str) -> AliasChoices:
@@ -102,6 +102,20 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, validation_alias=_env("RAG_API_KEY", "API_KEY"))
     # Seconds a second writer waits for the embedded index's write lock before giving up.
     write_lock_timeout: float = Field(60.0, ge=0)
+    # Web page login: "user:password[,user2:password2]", or "none" to serve beyond loopback without one.
+    ui_auth: SecretStr | None = None
+    # Host names the API and the page answer to (comma-separated); default: loopback names when bound to loopback.
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Origins allowed to call the API from a browser (comma-separated); default: none (CORS closed).
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Largest request body the API reads: JSON routes, and file uploads to /api/documents.
+    api_max_body_bytes: int = Field(1_048_576, ge=1024)
+    api_max_upload_bytes: int = Field(50_000_000, ge=1024)
+
+    @field_validator("trusted_hosts", "api_cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)

@@ -292,9 +292,10 @@ def _mean(values: Iterable[float]) -> float | None:
 
 
 def _rank(sources: Sequence[str], gold: Sequence[str]) -> int | None:
-    gold_set = set(gold)
+    """1-based rank of the first retrieved source that is a gold one; a dataset may name a source by
+    its ending (`000_x.txt` for `seeds/000_x.txt`)."""
     for i, source in enumerate(sources, 1):
-        if source in gold_set:
+        if any(source == g or source.endswith("/" + g) for g in gold):
             return i
     return None
 

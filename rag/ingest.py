@@ -28,6 +28,8 @@ from .config import Settings
 from .errors import DocumentError
 from .models import Article, FileOutcome, IngestReport
 from .readers import SUPPORTED, read
+from . import sources
+from .sources import chunk_id
 from .store import Store
 
 
@@ -55,33 +57,61 @@ class SourceFile:
     root: Path
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[FileOutcome]]:
-    """Files to ingest (folders walked recursively, hidden entries skipped) and named paths that are missing."""
+def discover(paths: Iterable[Path], follow_links: bool = False) -> tuple[list[SourceFile], list[FileOutcome]]:
+    """Files to ingest (folders walked recursively, hidden entries skipped), and outcomes for the paths
+    that cannot be: missing ones, and symbolic links leading outside the folder given (unless `follow_links`).
+
+    Each file gets its base source name (`sources.base_name`); `sources.assign` settles the final one.
+    """
     found: list[SourceFile] = []
-    missing: list[FileOutcome] = []
+    refused: list[FileOutcome] = []
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
             root = path.resolve()
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            seen_dirs = {root}
+            for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_links):
+                here = Path(dirpath)
+                kept = []
+                for d in sorted(d for d in dirnames if not d.startswith(".")):
+                    sub = here / d
+                    target = sub.resolve()
+                    if sub.is_symlink() and not follow_links and _outside(target, root):
+                        refused.append(_link_outcome(sub, target, root))
+                    elif target not in seen_dirs:  # a link back up the tree is walked once
+                        seen_dirs.add(target)
+                        kept.append(d)
+                dirnames[:] = kept
                 for name in sorted(filenames):
-                    file = Path(dirpath) / name
-                    if not name.startswith(".") and file.suffix.lower() in SUPPORTED:
-                        found.append(SourceFile(file, file.relative_to(root).as_posix(), root))
+                    file = here / name
+                    if name.startswith(".") or file.suffix.lower() not in SUPPORTED:
+                        continue
+                    if file.is_symlink() and not follow_links and _outside(file.resolve(), root):
+                        refused.append(_link_outcome(file, file.resolve(), root))
+                        continue
+                    found.append(SourceFile(file, sources.base_name(file, root), root))
         elif path.is_file():
-            found.append(SourceFile(path.resolve(), path.name, path.resolve().parent))
+            file = path.resolve()
+            found.append(SourceFile(file, sources.base_name(file, file.parent), file.parent))
         else:
-            missing.append(FileOutcome(path=str(path), status="error", reason="no such file or folder"))
-    return found, missing
+            refused.append(FileOutcome(path=str(path), status="error", reason="no such file or folder"))
+    return found, refused
+
+
+def _outside(target: Path, root: Path) -> bool:
+    return target != root and root not in target.parents
+
+
+def _link_outcome(link: Path, target: Path, root: Path) -> FileOutcome:
+    return FileOutcome(
+        path=str(link),
+        status="skipped",
+        reason=f"symbolic link to {target}, outside {root} (use --follow-links to include it)",
+    )
 
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def chunk_id(source: str, digest: str, index: int) -> str:
-    return f"{hashlib.sha1(source.encode()).hexdigest()[:16]}-{digest[:16]}-{index:05d}"
 
 
 def embed_text(title: str, text: str) -> str:
@@ -135,19 +165,22 @@ class Ingestor:
         prune: bool = False,
         progress: bool = True,
         on_file: Callable[[FileOutcome], None] | None = None,
+        follow_links: bool = False,
     ) -> IngestReport:
         """Indexes the files and folders; holds the index's write lock throughout (embedded mode)."""
         with self.store.writing():
-            return self._run(paths, prune, progress, on_file)
+            return self._run(paths, prune, progress, on_file, follow_links)
 
-    def _run(self, paths, prune, progress, on_file) -> IngestReport:
+    def _run(self, paths, prune, progress, on_file, follow_links) -> IngestReport:
         from tqdm import tqdm
 
         started = time.perf_counter()
-        files, missing = discover(paths)
-        report = IngestReport(files=list(missing))
+        files, refused = discover(paths, follow_links)
+        report = IngestReport(files=list(refused))
+        sources.migrate(self.store)
         # Chunks a crashed or interrupted run left behind are removed before we add more.
         self.store.collect_garbage()
+        sources.assign(files, self.store.articles())
         _, committed = self.store.committed()
         by_hash = {digest: source for source, digest in committed.items()}
         seen: set[str] = set()

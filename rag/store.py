@@ -32,6 +32,7 @@ from .config import Settings
 from .errors import StoreUnavailableError
 from .locks import WriteLock
 from .models import Article
+from .sources import NAMING
 
 CORPUS_ID = "__corpus__"
 # Chroma wants a vector on every record; registry records are looked up by id.
@@ -246,8 +247,30 @@ class Store:
         metas = [{k: v for k, v in a.model_dump(exclude={"source"}, mode="json").items() if v is not None} for a in articles]
         self._bump([a.source for a in articles], metas, texts)
 
+    def rename(self, articles: list[Article], old_sources: list[str], texts: list[str]) -> None:
+        """Registry records under new names (their chunks already written) replace the old ones."""
+        metas = [{k: v for k, v in a.model_dump(exclude={"source"}, mode="json").items() if v is not None} for a in articles]
+        self._bump([a.source for a in articles], metas, texts)
+        if old_sources:
+            self._guard(lambda: self.registry.delete(ids=old_sources))
+            self._bump([], [], [])
+
+    def naming(self) -> str | None:
+        """The source-naming scheme recorded with the corpus (see `sources.NAMING`)."""
+        got = self._guard(lambda: self.registry.get(ids=[CORPUS_ID], include=["metadatas"]))
+        return got["metadatas"][0].get("naming") if got["ids"] else None
+
+    def chunk_records(self, source: str) -> dict:
+        """Every chunk record of an article, vectors included."""
+        return self._guard(
+            lambda: self.chunks.get(where={"source": source}, include=["embeddings", "documents", "metadatas"])
+        )
+
+    def delete_chunks(self, source: str) -> None:
+        self._guard(lambda: self.chunks.delete(where={"source": source}))
+
     def _bump(self, ids: list[str], metas: list[dict], texts: list[str]) -> None:
-        stamp = {"version": uuid.uuid4().hex, "updated_at": datetime.now(timezone.utc).isoformat()}
+        stamp = {"version": uuid.uuid4().hex, "updated_at": datetime.now(timezone.utc).isoformat(), "naming": NAMING}
         self._guard(
             lambda: self.registry.upsert(
                 ids=[*ids, CORPUS_ID],
@@ -265,7 +288,7 @@ class Store:
         with self.writing():
             self._guard(lambda: self.registry.delete(ids=[source]))
             self._bump([], [], [])
-            self._guard(lambda: self.chunks.delete(where={"source": source}))
+            self.delete_chunks(source)
 
     def collect_garbage(self) -> int:
         """Deletes chunks no committed article owns (left by a crash or an old version).

@@ -90,44 +90,6 @@ def test_article_view_highlights_a_span_and_escapes():
     assert "outside this article" in render_article("T", "s", "abc", 5, 9)
 
 
-@pytest.mark.parametrize(
-    ("raw", "safe"),
-    [
-        ("story.md", "story.md"),
-        ("../../etc/passwd.txt", "passwd.txt"),
-        ("C:\\Users\\me\\Report 2024 (final).PDF", "Report_2024_final.pdf"),
-        (".hidden.html", "hidden.html"),
-        ("über café.txt", "ber_caf.txt"),
-        ("....md", "article.md"),
-    ],
-)
-def test_upload_names_are_sanitized(raw, safe):
-    from ui.render import safe_upload_name
-
-    assert safe_upload_name(raw) == safe
-
-
-@pytest.mark.parametrize("raw", ["evil.exe", "notes", "archive.tar.gz", "page.php"])
-def test_upload_names_with_other_extensions_are_rejected(raw):
-    from ui.render import safe_upload_name
-
-    with pytest.raises(ValueError, match="unsupported file type"):
-        safe_upload_name(raw)
-
-
-def test_upload_never_overwrites_a_different_file(tmp_path):
-    from ui.app import _free_destination
-
-    folder = tmp_path / "uploads"
-    folder.mkdir()
-    (folder / "a.md").write_text("old")
-    same, other = tmp_path / "same.md", tmp_path / "other.md"
-    same.write_text("old")
-    other.write_text("new")
-    assert _free_destination(folder, "a.md", same) == folder / "a.md"
-    assert _free_destination(folder, "a.md", other) == folder / "a-2.md"
-
-
 def test_loopback_detection():
     from ui.app import is_loopback
 

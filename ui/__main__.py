@@ -10,6 +10,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ui", description="Serve the Newsdesk chat page.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--no-auth", action="store_true", help="serve beyond loopback without a login")
     args = parser.parse_args(argv)
 
     from rag.assistant import Assistant
@@ -19,11 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     from .app import serve
 
     try:
-        assistant = Assistant(Settings())
+        return serve(Assistant(Settings()), host=args.host, port=args.port, no_auth=args.no_auth)
     except RagError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    return serve(assistant, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,7 @@ Conversations live in per-session `gr.State`, never in module globals.
 
 from __future__ import annotations
 
-import filecmp
-import ipaddress
 import logging
-import shutil
 import sys
 import threading
 import warnings
@@ -18,6 +15,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from rag import uploads as upload_types
+from rag.security import is_loopback, trusted_hosts, ui_credentials
 from rag.errors import RagError
 from rag.models import Answer, FileOutcome
 
@@ -231,45 +230,21 @@ class _Handlers:
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", str(f))) for f in (files or [])]
         if not paths:
             return "", None
-        settings = self.assistant.settings
-        limit = int(settings.max_file_mb * 1024 * 1024)
-        folder = Path(settings.uploads_dir)
         rows: list[tuple[str, FileOutcome]] = []
-        saved: dict[str, str] = {}  # saved path -> name as uploaded
-        progress(0, desc="Checking files")
-        with self._write_lock:
-            folder.mkdir(parents=True, exist_ok=True)
-            for path in paths:
-                original = path.name
-                try:
-                    name = render.safe_upload_name(original)
-                    size = path.stat().st_size
-                    if size > limit:
-                        raise ValueError(f"{size / 1024 / 1024:.1f} MB is over the {settings.max_file_mb:g} MB limit")
-                    if size == 0:
-                        raise ValueError("the file is empty")
-                    dest = _free_destination(folder, name, path)
-                    if not dest.exists():
-                        shutil.copyfile(path, dest)
-                    saved[str(dest.resolve())] = original
-                except (ValueError, OSError) as e:
-                    rows.append((original, FileOutcome(path=original, status="skipped", reason=str(e))))
-            if saved:
-                done = [0]
+        progress(0, desc=f"Indexing {len(paths)} file{'s' if len(paths) != 1 else ''}")
 
-                def on_file(outcome: FileOutcome) -> None:
-                    done[0] += 1
-                    progress(done[0] / len(saved), desc=f"Indexed {outcome.source or Path(outcome.path).name}")
-                    rows.append((saved.get(str(Path(outcome.path).resolve()), outcome.source or outcome.path), outcome))
+        def on_file(outcome: FileOutcome) -> None:
+            rows.append((outcome.source or outcome.path, outcome))
+            progress(len(rows) / len(paths), desc=f"Indexed {outcome.source or outcome.path}")
 
-                progress(0.01, desc=f"Indexing {len(saved)} file{'s' if len(saved) != 1 else ''}")
-                try:
-                    self.assistant.ingest(list(saved), on_file=on_file)
-                except RagError as e:
-                    return render.render_error(str(e)), None
-                except Exception:
-                    log.exception("ingesting uploads failed")
-                    return render.render_error("Indexing failed; the error was logged on the server."), None
+        try:
+            with self._write_lock:
+                self.assistant.upload([(p.name, p.read_bytes()) for p in paths], on_file=on_file)
+        except RagError as e:
+            return render.render_error(str(e)), None
+        except Exception:
+            log.exception("ingesting uploads failed")
+            return render.render_error("Indexing failed; the error was logged on the server."), None
         return render.render_outcomes(rows), None
 
     def remove(self, source):
@@ -281,17 +256,6 @@ class _Handlers:
             except RagError as e:
                 return f"Could not remove {source}: {e}"
         return f"Removed {source}." if removed else f"{source} is not indexed."
-
-
-def _free_destination(folder: Path, name: str, upload: Path) -> Path:
-    """`folder/name`, or `name-2`, `name-3`… when a different file already has that name."""
-    stem, ext = Path(name).stem, Path(name).suffix
-    candidate = folder / name
-    i = 1
-    while candidate.exists() and not filecmp.cmp(candidate, upload, shallow=False):
-        i += 1
-        candidate = folder / f"{stem}-{i}{ext}"
-    return candidate
 
 
 def build_app(assistant) -> gr.Blocks:
@@ -378,7 +342,7 @@ def build_app(assistant) -> gr.Blocks:
                         uploads = gr.File(
                             label="Add articles (.txt .md .html .pdf)",
                             file_count="multiple",
-                            file_types=list(render.UPLOAD_EXTENSIONS),
+                            file_types=list(upload_types.EXTENSIONS),
                             elem_id="nd-upload",
                             height=140,
                         )
@@ -431,25 +395,25 @@ def build_app(assistant) -> gr.Blocks:
     return demo
 
 
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def serve(assistant, host: str = "127.0.0.1", port: int = 7860, no_auth: bool = False) -> int:
+    """Serves the page; beyond loopback it needs a login (RAG_UI_AUTH) or an explicit `no_auth`."""
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-
-def serve(assistant, host: str = "127.0.0.1", port: int = 7860) -> int:
+    settings = assistant.settings
+    users, login = ui_credentials(settings, host, no_auth)
     if not is_loopback(host):
         print(f"WARNING: {LOOPBACK_WARNING} (host {host}).", file=sys.stderr)
+    print(f"web page: {login}; trusted hosts: {', '.join(trusted_hosts(settings, host))}", file=sys.stderr)
     demo = build_app(assistant)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         demo.launch(
             server_name=host,
             server_port=port,
-            max_file_size=f"{assistant.settings.max_file_mb:g}mb",
+            auth=users,
+            max_file_size=f"{settings.max_file_mb:g}mb",
             show_error=False,
+            app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings, host))]},
         )
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import PurePosixPath
 from urllib.parse import quote, unquote
 
 from rag.models import Answer, Article, Citation, FileOutcome, Passage
@@ -278,27 +277,3 @@ def render_outcomes(rows: Sequence[tuple[str, FileOutcome]]) -> str:
         )
     return '<table class="nd-outcomes"><thead><tr><th>File</th><th>Result</th><th>Details</th></tr></thead><tbody>' + "".join(body) + "</tbody></table>"
 
-
-# --- upload names ---
-
-UPLOAD_EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_upload_name(name: str) -> str:
-    """A file name that is safe to create in the uploads folder, or ValueError with a readable reason.
-
-    Directories are stripped (both / and \\), every character outside [A-Za-z0-9._-]
-    becomes "_", leading dots go, and only article extensions are accepted.
-    """
-    base = PurePosixPath((name or "").replace("\\", "/")).name
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    ext = "." + ext.lower() if ext else ""
-    if ext not in UPLOAD_EXTENSIONS:
-        allowed = " ".join(UPLOAD_EXTENSIONS)
-        raise ValueError(f"unsupported file type '{ext or '(none)'}'; allowed: {allowed}")
-    # Only [A-Za-z0-9._-], no leading dot (hidden files are skipped by ingest), no runs of "_".
-    stem = re.sub(r"_+", "_", _UNSAFE.sub("_", stem)).strip("._-")[:120] or "article"
-    return stem + ext

@@ -1,0 +1,103 @@
+"""Source names: how an article is named in the index, so that two files never share a name.
+
+A file in an ingested folder is `<folder name>/<path inside it>` (`seeds/000_x.txt`); a file given
+alone is `<its folder's name>/<file name>`; an upload is `uploads/<name>`. A name is stable: a file
+already indexed keeps the name it has. When a new file would take a name an article from another
+path already has (two folders both called `news`), more of its path is used (`a/news/x.txt`).
+
+Indexes written before this scheme named articles by the path inside the ingested folder alone;
+`migrate` renames them in place (the stored vectors are reused, nothing is embedded again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Article
+    from .store import Store
+
+# Recorded on the corpus record; an index without it predates this naming.
+NAMING = "folder/path-v2"
+
+
+def chunk_id(source: str, digest: str, index: int) -> str:
+    return f"{hashlib.sha1(source.encode()).hexdigest()[:16]}-{digest[:16]}-{index:05d}"
+
+
+def base_name(path: Path, root: Path) -> str:
+    """`<root's name>/<path inside root>`; the bare relative path when root has no name (`/`)."""
+    rel = path.relative_to(root).as_posix()
+    return f"{root.name}/{rel}" if root.name else rel
+
+
+def assign(files: Iterable, articles: Sequence[Article]) -> None:
+    """Sets each file's `source` (objects with `path` and `source`): its indexed name if it has one,
+    else its base name, lengthened with parent folders until no other path has it."""
+    by_path = {a.path: a.source for a in articles}
+    owner = {a.source: a.path for a in articles}
+    for f in files:
+        path = str(f.path)
+        if path in by_path:
+            f.source = by_path[path]
+            continue
+        name, parts = f.source, f.path.parts
+        depth = len(Path(name).parts)
+        while owner.get(name, path) != path:
+            depth += 1
+            name = f.path.as_posix() if depth >= len(parts) else "/".join(parts[-depth:])
+        owner[name] = path
+        f.source = name
+
+
+def resolve(names: Sequence[str], known: Iterable[str]) -> list[str]:
+    """Indexed names for user-given ones: exact, else every indexed name ending in `/<name>`
+    (so `000_x.txt` finds `seeds/000_x.txt`); an unknown name stays as given (it matches nothing)."""
+    known = list(known)
+    out: list[str] = []
+    for name in names:
+        if name in known:
+            out.append(name)
+        else:
+            out += [k for k in known if k.endswith("/" + name)] or [name]
+    return out
+
+
+def _renamed(article: Article) -> str | None:
+    """The current scheme's name for an article named by the old one (path inside its folder)."""
+    path = Path(article.path).as_posix()
+    if not path.endswith("/" + article.source):
+        return None
+    root = Path(path[: -len(article.source) - 1])
+    return f"{root.name}/{article.source}" if root.name else None
+
+
+def migrate(store: Store) -> int:
+    """Renames the articles of an index written before the current naming; returns how many.
+
+    Call with the write lock held. Chunks are copied under their new ids with their vectors, the
+    registry records are swapped in one commit, then the old chunks are deleted.
+    """
+    if store.naming() == NAMING:
+        return 0
+    articles = store.articles()
+    taken = {a.source for a in articles}
+    renames = {}
+    for a in articles:
+        new = _renamed(a)
+        if new and new not in taken:
+            renames[a.source] = new
+            taken.add(new)
+    for old, new in renames.items():
+        got = store.chunk_records(old)
+        metas = [{**m, "source": new} for m in got["metadatas"]]
+        ids = [chunk_id(new, m["doc_hash"], int(m["index"])) for m in metas]
+        store.write_chunks(ids, got["embeddings"], got["documents"], metas)
+    moved = [a.model_copy(update={"source": renames[a.source]}) for a in articles if a.source in renames]
+    store.rename(moved, list(renames), [store.article_text(old) or "" for old in renames])
+    for old in renames:
+        store.delete_chunks(old)
+    return len(renames)
