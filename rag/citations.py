@@ -123,8 +123,12 @@ class CitationChecker:
                 if n not in quotes or score > quotes[n][2]:
                     quotes[n] = (*span, score)
             out_sentences.append(sentence + "".join(f" [{n}]" for n in valid))
-        # Untouched answers keep the model's own formatting (and match what was streamed).
-        checked.answer = " ".join(out_sentences) if repaired else answer.strip()
+        # Untouched answers keep the model's own formatting (and match what was streamed), unless a
+        # marker stood where no sentence did ("[0]" alone): then only the checked sentences remain.
+        stray = {m.group(0).strip() for m in MARKER.finditer(answer)} - {
+            m.group(0).strip() for sentence in out_sentences for m in MARKER.finditer(sentence)
+        }
+        checked.answer = " ".join(out_sentences) if repaired or stray else answer.strip()
         for n in sorted(quotes, key=lambda n: checked.answer.find(f"[{n}]")):
             p = by_n[n]
             s, e, _ = quotes[n]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -31,6 +32,9 @@ from .readers import SUPPORTED, read
 from . import sources
 from .sources import chunk_id
 from .store import Store
+
+
+_NON_SPACE = re.compile(r"\S")
 
 
 @dataclass
@@ -142,21 +146,24 @@ class Ingestor:
         )
 
     def chunk(self, text: str) -> list[Chunk]:
-        """Sentence-aware chunks, each with its exact offsets into `text`."""
+        """Sentence-aware chunks, each with its exact offsets into `text`, in order, covering it."""
         nodes = self.splitter.get_nodes_from_documents([Document(text=text)])
-        chunks, cursor = [], 0
+        chunks: list[Chunk] = []
+        prev_start, cursor = -1, 0
         for node in nodes:
             body = node.get_content()
-            start = node.start_char_idx
-            # llama-index finds offsets with str.find from 0; repeated text needs a search from our cursor.
-            if start is None or text[start : start + len(body)] != body or start < cursor - len(body):
-                start = text.find(body, max(0, cursor - len(body)))
-                if start < 0:
-                    start = text.find(body)
+            # A chunk starts inside the previous one (the overlap) or after the whitespace that follows
+            # it. llama-index finds offsets with str.find from 0, which repeated text fools; the latest
+            # place the chunk fits in that range keeps chunks moving forward and leaves no gap.
+            following = _NON_SPACE.search(text, cursor)
+            hi = following.start() if following else len(text)
+            start = text.rfind(body, prev_start + 1, hi + len(body))
+            if start < 0:
+                start = text.find(body, prev_start + 1)
             if start < 0:
                 continue
             chunks.append(Chunk(body, start, start + len(body)))
-            cursor = start + len(body)
+            prev_start, cursor = start, max(cursor, start + len(body))
         return chunks
 
     def run(

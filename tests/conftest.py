@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.chroma_server import ChromaServer, free_port  # noqa: F401  (free_port is re-exported for the tests)
 
@@ -15,6 +16,11 @@ SEEDS = REPO / "seeds"
 DEV_SET = REPO / "tests" / "data" / "seed_dev.jsonl"
 
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+# Property-based tests: a fixed, repeatable search in CI; a fresh one locally.
+settings.register_profile("ci", derandomize=True, max_examples=100, deadline=None, print_blob=True)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 _ENV_PREFIXES = ("RAG_", "OPENAI_", "CHROMA_")
 _ENV_NAMES = {"LLM_PROVIDER", "LOCAL_MODEL_PATH", "API_KEY"}

@@ -1,0 +1,127 @@
+"""Property-based tests (hypothesis) for every part that takes outside text.
+
+Example counts are printed by `--hypothesis-show-statistics` (pytest's addopts); in CI (`CI=true`)
+the `ci` profile derandomises them so a run is repeatable.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from rag.answer import check_question
+from rag.citations import MARKER, CitationChecker
+from rag.clean import clean
+from rag.config import Settings
+from rag.errors import DocumentError, InvalidQuestionError
+from rag.ingest import Ingestor
+from rag.models import Passage
+from rag.readers import read
+from tests.conftest import SEEDS
+
+SLOW = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None)
+
+# Text that looks like news and text that looks like nothing: words, punctuation, markup, odd Unicode.
+NEWSY = st.text(
+    alphabet=st.sampled_from(list("abcdefgh XYZ.,;:!?'\"“”’()[]—-\n\n\t0123456789$%#*•<>/&é漢🙂\u200b\u00a0\r")),
+    max_size=3000,
+)
+
+
+@SLOW
+@given(data=st.binary(max_size=4000) | NEWSY.map(lambda s: s.encode("utf-8", "surrogatepass")),
+       suffix=st.sampled_from([".txt", ".md", ".html", ".htm", ".pdf"]))
+@example(data=b"\xff\xfe\x00", suffix=".txt")
+@example(data=b"%PDF-1.4 broken", suffix=".pdf")
+@example(data="<html><body><script>x</script></body></html>".encode(), suffix=".html")
+def test_readers_and_cleaner_never_crash(data, suffix):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"f{suffix}"
+        path.write_bytes(data)
+        try:
+            raw = read(path, 1_000_000)
+        except DocumentError as exc:
+            assert str(exc)  # a clear skip, with a reason
+            return
+        article = clean(raw.text, raw.title, raw.author)
+        assert isinstance(article.text, str)
+        assert article.title is None or isinstance(article.title, str)
+
+
+@pytest.fixture(scope="module")
+def ingestor():
+    from rag.embeddings import TokenCounter
+
+    return Ingestor(Settings(chunk_size=64, chunk_overlap=16), store=None, embedder=None, count_tokens=TokenCounter())
+
+
+@SLOW
+@given(text=NEWSY)
+@example(text="Same sentence. " * 200)
+@example(text="a" * 5000)
+def test_chunks_are_exact_spans_in_order(ingestor, text):
+    article = clean(text).text
+    chunks = ingestor.chunk(article)
+    starts = [c.start for c in chunks]
+    assert starts == sorted(starts)
+    for c in chunks:
+        assert article[c.start : c.end] == c.text
+    # Every word of the article is in some chunk.
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.start, c.end))
+    assert all(i in covered for i, ch in enumerate(article) if not ch.isspace())
+
+
+@pytest.fixture(scope="module")
+def passages():
+    article = (SEEDS / "000_c3e6291cb7289f16.txt").read_text()
+    cuts = [(0, 700), (700, 1500), (1500, 2300)]
+    return article, [
+        Passage(n=i + 1, chunk_id=f"c{i}", source="seeds/000.txt", title="T", text=article[s:e], start=s, end=e, score=1.0)
+        for i, (s, e) in enumerate(cuts)
+    ]
+
+
+MARKERS = st.sampled_from(["[0]", "[1]", "[2]", "[3]", "[999]", "[1][2]", "[[1]]", "[1, 2]", "[ 2 ]", "[-1]", "[]", "[1,99]"])
+ANSWERS = st.lists(st.one_of(NEWSY.map(lambda s: s[:300]), MARKERS, st.sampled_from([
+    "Meta acquired a 49 percent stake in Scale AI for more than $14 billion",
+    "Wang is said to believe the CEO’s micromanagement has become “suffocating.”",
+    ". ", "\n", "Jan. 5", "U.S.", "!",
+])), max_size=12).map("".join)
+
+
+@settings(SLOW, max_examples=60)
+@given(answer=ANSWERS)
+@example(answer="x" * 50_000 + " [1]")
+@example(answer="Meta paid $14 billion. [1][2] Next sentence [999].")
+@example(answer="[[1]] [0] [1, 2]")
+def test_only_valid_citations_survive(embedder, passages, answer):
+    article, ps = passages
+    checked = CitationChecker(embedder).check(answer, ps)
+    valid = {p.n for p in ps}
+    shown = {int(n) for m in MARKER.finditer(checked.answer) for n in re.split(r"\s*,\s*", m.group(1))}
+    assert shown <= valid
+    for c in checked.citations:
+        assert c.n in valid and article[c.start : c.end] == c.quote
+        assert f"[{c.n}]" in checked.answer
+
+
+@settings(max_examples=200)
+@given(question=st.text(max_size=6000))
+@example(question="\x00\x01\x02")
+@example(question=" \u200b\n\t ")
+def test_question_check(question):
+    cfg = Settings(max_question_chars=4000)
+    try:
+        cleaned = check_question(question, cfg)
+    except InvalidQuestionError as exc:
+        assert str(exc)
+        return
+    assert cleaned and cleaned == cleaned.strip() and len(cleaned) <= 4000
+    assert all(c.isprintable() for c in cleaned)
