@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 
 from rag import Assistant, Settings  # noqa: E402
 from rag.config import LLMSettings  # noqa: E402
-from rag.ingest import embed_text  # noqa: E402
+from rag.text import match_text  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -61,7 +61,7 @@ def main() -> None:
         texts = []
         for article in assistant.articles():
             got = assistant.store.chunks.get(where={"source": article.source}, include=["documents"])
-            texts += [embed_text(article.title, d) for d in got["documents"]]
+            texts += [match_text(article.title, d, article.author) for d in got["documents"]]
         batch = settings.embedding.batch_size
         t0 = time.perf_counter()
         for lo in range(0, len(texts), batch):

@@ -231,7 +231,7 @@ def log(msg: str) -> None:
 def worker(spec: dict) -> dict:
     from rag import Assistant, Settings
     from rag.config import ChromaSettings, EmbeddingSettings, LLMSettings
-    from rag.ingest import embed_text
+    from rag.text import match_text
 
     work = Path(spec["work"])
     corpus_dir = Path(spec["corpus"])
@@ -306,7 +306,7 @@ def worker(spec: dict) -> dict:
         # (every k-th chunk and every k-th batch size when --raw-max caps the sample)
         want = spec["raw_max"] or res["chunks"]
         step = max(1, math.ceil(res["chunks"] / want))
-        sample = [embed_text(meta["title"], text)
+        sample = [match_text(meta["title"], text, meta.get("author"))
                   for j, (_, text, meta) in enumerate(assistant.store.iter_committed_chunks()) if j % step == 0]
         sizes = pipeline_batches[::step] or [settings.embedding.batch_size]
         batches, lo, k = [], 0, 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 _BOILERPLATE = re.compile(
     r"""^(
         top\ of\ page | bottom\ of\ page | skip\ to\ (main\ )?content | comments? | \d+\ comments? |
-        \d+\ min(ute)?s?\ read | updated:?\ .* | published:?\ .* | view\ author\ profile |
+        \d+\ min(ute)?s?\ read | view\ author\ profile |
         share(\ this(\ article|\ story)?)? | advertisement | sponsored | subscribe(\ now)? |
         sign\ up | log\ ?in | read\ more | latest\ from\ .{1,40} | related(\ articles|\ posts|\ stories)? |
         follow\ us.* | [A-Z]{1,3} | (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\ \d{1,2}(,\ \d{4})?
@@ -24,7 +24,18 @@ _BOILERPLATE = re.compile(
 )
 # "Previous Story" / "Next Story" are followed by the linked headline, also not ours.
 _NAV = re.compile(r"^(previous|next)\ (story|article|post)$", re.IGNORECASE)
-_BYLINE = re.compile(r"^(?:by|writer|author|written by)\s*:?\s+(?P<name>[^\W\d_][\w.'’\- ]{1,60})$", re.IGNORECASE)
+# "Updated 3:45 PM EST, Jan 5, 2025" / "Published: 12 March 2024": a short line with a date or time,
+# not a paragraph that happens to start with the word.
+_STAMP = re.compile(
+    r"^(?:last\ )?(?:updated|published|posted)(?:\ on)?:?\ (?=.*(?:\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|ago\b))[^.!?]{0,70}$",
+    re.IGNORECASE | re.VERBOSE,
+)
+# "By Jane Doe", "By Jane Doe and Ali Khan, Reuters", "Written by: J. R. Smith | AP": names, not a sentence.
+_PERSON = r"[A-Z][\w'’.\-]*(?:\ (?:[A-Z][\w'’.\-]*|de|da|van|von|der|al|bin|la|le))*"
+_BYLINE = re.compile(
+    rf"^(?i:by|writer|author|written\ by)\ *:?\ +(?P<name>{_PERSON}(?:(?:,|\ and|\ &)\ {_PERSON})*)(?:\ *[,|]\ *[A-Z][\w&.\ ]{{1,40}})?$",
+    re.VERBOSE,
+)
 _NAME = re.compile(r"^[A-Z][\w.'’\-]+(?: [A-Z][\w.'’\-]+){1,3}$")
 
 
@@ -72,15 +83,17 @@ def clean(raw: str, title_hint: str | None = None, author_hint: str | None = Non
             skip_next_text = True
             continue
         byline = _BYLINE.match(bare)
-        if byline and len(kept) < 40:
+        if byline and len(kept) < 40 and len(bare.split()) <= 16:
             author = author or byline.group("name").strip()
             in_byline = True
+            # Kept in the text: "who wrote it?" is answered, and cited, from this line.
+            kept.append(line)
             continue
         # Lines under a byline that are a role or repeat the name ("Editorial Team", "Senior Journalist").
         if in_byline and _is_heading(bare) and len(bare.split()) <= 6:
             continue
         in_byline = False
-        if _BOILERPLATE.match(bare):
+        if _BOILERPLATE.match(bare) or _STAMP.match(bare):
             continue
         kept.append(line)
 

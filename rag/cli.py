@@ -37,6 +37,11 @@ def _print_json(data) -> None:
 
 
 def cmd_ingest(args) -> int:
+    if args.verbose:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+        logging.getLogger("rag.ingest").setLevel(logging.INFO)
     assistant = _assistant(args)
     report = assistant.ingest(
         args.paths, prune=args.prune, progress=not args.quiet and not args.json, follow_links=args.follow_links
@@ -240,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow-links", action="store_true", help="also read symbolic links that lead outside the folder")
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every write and commit to stderr")
     p.set_defaults(func=cmd_ingest)
 
     def add_provider(p):
@@ -320,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except RagError as exc:
+        # Whatever was printed before the error (a streamed answer, a report) comes first.
+        sys.stdout.flush()
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -15,7 +15,8 @@ class ModelFileError(RagError):
 
 class EmptyIndexError(RagError):
     def __init__(self, where: str):
-        super().__init__(f"The index at {where} holds no articles yet. Run `rag ingest seeds/` (or any folder of articles) first.")
+        # `where` names the place ("the index at data/chroma", "the Chroma server at host:8000").
+        super().__init__(f"{where[:1].upper()}{where[1:]} holds no articles yet. Run `rag ingest seeds/` (or any folder of articles) first.")
 
 
 class IndexBusyError(RagError):

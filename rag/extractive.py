@@ -355,6 +355,9 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
     if not ranking.scored:
         return _abstain("no passage sentence shares enough of the question's terms")
 
+    if _AUTHOR_Q.search(question):
+        return _byline_answer(question, passages, ranking)
+
     wants_number = bool(_QUANTITY_Q.search(question))
     wants_time = bool(_TIME_Q.search(question))
     wants_measure = tx.measure(question)
@@ -415,6 +418,35 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
         return _abstain(reason, best.score, coverage, best.similarity)
     sentences = [(u.text, u.passage.n, u.passage.start + u.start, u.passage.start + u.end) for u in chosen]
     return ExtractiveResult(_compose(groups), False, sentences, best.score, coverage, best.similarity)
+
+
+# --- who wrote it ---
+
+_AUTHOR_Q = re.compile(r"\bwho\s+(?:wrote|authored|penned|writes)\b|\b(?:author|byline|writer)\s+of\b|\bwritten\s+by\b", re.I)
+_BYLINE_LINE = re.compile(r"^(?:by|written by|writer|author)\b\s*:?\s+\S", re.I)
+
+
+def _byline_answer(question: str, passages: list[Passage], ranking: _Ranking) -> ExtractiveResult:
+    """"Who wrote ...?": the byline of the best-ranked article the question is about.
+
+    The article must hold the question's terms (its title counts): a question about an article
+    the collection lacks is not answered with some other article's byline.
+    """
+    qterms = set(ranking.question_terms) - {"wrote", "write", "author", "articl", "piec", "stori"}
+
+    def coverage(p: Passage) -> float:
+        return len(qterms & set(tx.terms(f"{p.title}\n{p.text}"))) / len(qterms) if qterms else 0.0
+
+    # The article the question is about: the best-ranked passage that holds its terms.
+    about = next((p for p in passages if coverage(p) >= MIN_COVERAGE), None)
+    if about is None:
+        return _abstain("the question asks who wrote an article, and no passage is about what it names")
+    for rank, p in enumerate(passages):
+        byline = next((u for u in ranking.by_passage[rank] if _BYLINE_LINE.match(u.text)), None)
+        if p.source == about.source and byline is not None:
+            sentence = (byline.text, p.n, p.start + byline.start, p.start + byline.end)
+            return ExtractiveResult(f"{byline.text} [{p.n}]", False, [sentence], coverage(about), coverage(about), 0.0)
+    return _abstain(f"the passages of the article it is about ({about.title}) show no byline")
 
 
 # --- composition ---

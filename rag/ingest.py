@@ -11,6 +11,7 @@ next run completes it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import sys
@@ -32,6 +33,9 @@ from .readers import SUPPORTED, read
 from . import sources
 from .sources import chunk_id
 from .store import Store
+from .text import match_text
+
+log = logging.getLogger(__name__)
 
 
 _NON_SPACE = re.compile(r"\S")
@@ -116,11 +120,6 @@ def _link_outcome(link: Path, target: Path, root: Path) -> FileOutcome:
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def embed_text(title: str, text: str) -> str:
-    # The title gives a chunk the article's topic even when the chunk never names it.
-    return f"{title}\n\n{text}" if title and not text.startswith(title) else text
 
 
 class Ingestor:
@@ -281,19 +280,22 @@ class Ingestor:
         written_at = time.time()
         for lo in range(0, len(rows), batch):
             part = rows[lo : lo + batch]
-            vectors = self.embedder.get_text_embedding_batch([embed_text(a.title, c.text) for _, c, a in part])
+            vectors = self.embedder.get_text_embedding_batch([match_text(a.title, c.text, a.author) for _, c, a in part])
             self.store.write_chunks(
                 [i for i, _, _ in part],
                 vectors,
                 [c.text for _, c, _ in part],
                 [
-                    {"source": a.source, "title": a.title, "doc_hash": a.content_hash, "start": c.start, "end": c.end,
+                    {"source": a.source, "title": a.title, **({"author": a.author} if a.author else {}),
+                     "doc_hash": a.content_hash, "start": c.start, "end": c.end,
                      "index": int(i.rsplit("-", 1)[1]), "written_at": written_at}
                     for i, c, a in part
                 ],
             )
             report.chunks_embedded += len(part)
+            log.info("wrote %d chunks (%d this run)", len(part), report.chunks_embedded)
         self.store.commit([p.article for p in pending], [p.text for p in pending])
+        log.info("committed %d articles", len(pending))
         for p in pending:
             if p.previous:
                 self.store.delete_stale(p.article.source, p.article.content_hash)

@@ -20,17 +20,18 @@ from llama_index.core.embeddings import BaseEmbedding
 
 from .config import Settings
 from .context import ContextBuilder
-from .errors import EmptyIndexError
+from .errors import EmptyIndexError, InvalidQuestionError
 from .models import Passage, SearchResult
 from .rerank import NoReranker, Reranker, build_reranker
 from .store import Store
-from .text import bm25_tokenize
+from .text import bm25_tokenize, match_text
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60
+MODES = ("hybrid", "dense", "bm25")
 # Bump when tokenisation changes, so cached BM25 indexes of the old scheme are not reused.
-BM25_SCHEME = "v2"
+BM25_SCHEME = "v3"
 
 
 class BM25Index:
@@ -56,7 +57,7 @@ class BM25Index:
             texts.append(text)
         retriever = bm25s.BM25()
         if texts:
-            indexed = [f"{m['title']}\n{t}" for m, t in zip(metas, texts)]
+            indexed = [match_text(m["title"], t, m.get("author")) for m, t in zip(metas, texts)]
             retriever.index(bm25_tokenize(indexed), show_progress=False)
         return cls(version, retriever, ids, metas, texts)
 
@@ -162,6 +163,8 @@ class Retriever:
         started = time.perf_counter()
         top_k = top_k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
+        if mode not in MODES:
+            raise InvalidQuestionError(f"Unknown retrieval mode '{mode}'; choose one of {', '.join(MODES)}.")
         n = max(self.settings.candidates, top_k)
         total = self.store.chunk_count()
         if not total:

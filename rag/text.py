@@ -166,6 +166,16 @@ def mentions(text: str, name: str) -> bool:
     return re.search(r"(?<![\w.])" + re.escape(name) + tail, text) is not None
 
 
+def match_text(title: str, text: str, author: str | None = None) -> str:
+    """What a chunk is matched by (its vector and its BM25 terms): the article's title and byline, then
+    the text, as llama-index puts metadata into embed text. The passage shown stays the text alone, so
+    offsets and quotes are exact; a chunk that never names its topic or author is still found by them."""
+    head = [title] if title and not text.startswith(title) else []
+    if author and author not in text:
+        head.append(f"By {author}")
+    return "\n".join(head) + "\n\n" + text if head else text
+
+
 def bm25_tokenize(texts: list[str]) -> list[list[str]]:
     """BM25's tokens: bm25s's own tokenizer with the long English stop list and the shared stemmer."""
     import bm25s

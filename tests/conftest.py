@@ -26,6 +26,15 @@ _ENV_PREFIXES = ("RAG_", "OPENAI_", "CHROMA_")
 _ENV_NAMES = {"LLM_PROVIDER", "LOCAL_MODEL_PATH", "API_KEY"}
 
 
+def require(available: bool, what: str) -> None:
+    """A missing browser or server skips a test locally (with the reason) and fails it in CI (CI=true)."""
+    if available:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"missing in CI: {what}")
+    pytest.skip(f"SKIPPED: {what}")
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path):
     """No test reads the developer's `.env` or RAG_* variables."""

@@ -92,9 +92,8 @@ def test_nonexistent_citation_is_never_shown(assistant, openai_server):
     assert all(1 <= c.n <= len(answer.passages) for c in answer.citations)
     assert any("[9]" in w for w in answer.warnings)
     assert answer.citation_validity == 0.0
-    if not answer.abstained:
-        # Repaired: attributed to the passage that supports it.
-        assert answer.citations[0].n == 1
+    # Repaired: the sentence quotes passage [1], so it is attributed to [1], not dropped.
+    assert not answer.abstained and [c.n for c in answer.citations] == [1]
 
 
 def test_unsupported_answer_becomes_abstention(assistant, openai_server):

@@ -171,3 +171,15 @@ def test_serve_starts_the_web_page_on_loopback(data_dir):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_error_comes_after_what_was_printed(tmp_path):
+    """stdout is flushed before an error goes to stderr, so a terminal shows them in order."""
+    import os
+
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "--data-dir", str(tmp_path / "empty"), "ask", "Who is Nat Friedman?"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "LLM_PROVIDER": "extractive"},
+    )
+    assert done.returncode == 1
+    assert done.stdout.strip().splitlines()[-1].startswith("error: The index at ")

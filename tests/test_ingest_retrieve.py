@@ -203,3 +203,44 @@ def test_markdown_and_html_titles(make_settings, embedder, tmp_path):
     assert arts["page.html"].title == "Dam Project Funded" and arts["page.html"].author == "Lee Park"
     text = assistant.article_text("docs/page.html")
     assert "x()" not in text and "Home" not in text and "The council funded the dam." in text
+
+
+def test_empty_index_message_names_the_place_once(make_settings, embedder):
+    assistant = Assistant(make_settings(), embedder=embedder)
+    with pytest.raises(EmptyIndexError) as err:
+        assistant.search("anything")
+    message = str(err.value)
+    assert message.startswith(("The index at ", "The Chroma server at ")) and "index at the index" not in message.lower()
+
+
+def test_unknown_retrieval_mode_is_an_error(indexed):
+    from rag.errors import RagError
+
+    assistant, _ = indexed
+    with pytest.raises(RagError, match="hybrid, dense, bm25"):
+        assistant.search("Who is Nat Friedman?", mode="semantic")
+
+
+def test_cleaner_keeps_real_paragraphs_and_real_bylines():
+    from rag.clean import clean
+
+    raw = (
+        "Harbour news\n\nBy then it was too late.\n\nUpdated figures show the port handled 3 percent more ships.\n\n"
+        "Updated 3:45 PM EST, Jan 5, 2025\n\nPublished reports say the ferry returns in May.\n\nBy Ana Ruiz\n\nThe harbour reopened."
+    )
+    article = clean(raw)
+    assert "By then it was too late." in article.text
+    assert "Updated figures show" in article.text and "Published reports say" in article.text
+    assert "3:45 PM" not in article.text  # a time stamp line is page furniture
+    assert article.author == "Ana Ruiz"
+    assert "By Ana Ruiz" in article.text  # kept: "who wrote it?" is answered and cited from it
+
+
+def test_byline_question_is_answered_and_cited(indexed):
+    assistant, _ = indexed
+    answer = assistant.ask("Who wrote the article about Meta's AI strategy a year after bringing in Alexandr Wang?")
+    assert not answer.abstained and "Daniel Ebube" in answer.answer
+    [citation] = answer.citations
+    assert citation.source.endswith("003_26436447e704484c.txt") and citation.quote == "By Daniel Ebube"
+    assert assistant.article_text(citation.source)[citation.start : citation.end] == citation.quote
+    assert assistant.ask("Who wrote Hamlet?").abstained
