@@ -96,7 +96,7 @@ def test_ask_returns_the_rag_ask_json_shape(client, assistant):
     assert body["question"] == LAYOFFS and body["provider"] == "extractive"
     assert not body["abstained"] and "600" in body["answer"]
     assert body["citations"] and {"n", "source", "title", "start", "end", "quote"} == set(body["citations"][0])
-    assert body["citations"][0]["source"] == "000_c3e6291cb7289f16.txt"
+    assert body["citations"][0]["source"] == "seeds/000_c3e6291cb7289f16.txt"
 
 
 def test_ask_with_sources_top_k_and_history(client):
@@ -107,7 +107,7 @@ def test_ask_with_sources_top_k_and_history(client):
     )
     assert r.status_code == 200, r.text
     passages = r.json()["passages"]
-    assert 1 <= len(passages) <= 2 and {p["source"] for p in passages} == {"000_c3e6291cb7289f16.txt"}
+    assert 1 <= len(passages) <= 2 and {p["source"] for p in passages} == {"seeds/000_c3e6291cb7289f16.txt"}
 
 
 def test_unanswerable_question_abstains(client):
@@ -127,7 +127,7 @@ def test_sources(client):
     r = client.get("/api/sources")
     assert r.status_code == 200
     articles = r.json()
-    assert sorted(a["source"] for a in articles) == sorted(p.name for p in SEEDS.iterdir())
+    assert sorted(a["source"] for a in articles) == sorted(f"seeds/{p.name}" for p in SEEDS.iterdir())
     assert all(a["chunks"] > 0 and a["title"] for a in articles)
 
 
@@ -181,7 +181,7 @@ def test_openai_client_non_streaming(server):
     content = completion.choices[0].message.content
     assert "600" in content and "[1]" in content
     extra = completion.model_extra
-    assert extra["citations"] and extra["citations"][0]["source"] == "000_c3e6291cb7289f16.txt"
+    assert extra["citations"] and extra["citations"][0]["source"] == "seeds/000_c3e6291cb7289f16.txt"
     assert extra["newsdesk"]["answer"] == content and set(extra["newsdesk"]) == ASK_KEYS
 
 
