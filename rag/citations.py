@@ -11,62 +11,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from . import text as tx
 from .models import Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_WORD = re.compile(r"[\w$%]+(?:[.,'’]\w+)*")
-# A sentence ends at . ! ? (or after the [n] markers that follow one) before a capital, or at a newline.
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])[\"”’)]*|(?<=[.!?]\s\[\d\])|(?<=[.!?]\s\[\d\d\])|(?<=\w\s\[\d\]\.))\s+(?=[\"“(]?[A-Z0-9•])|\n+")
-_STOP = frozenset(STOPWORDS_EN_PLUS) | {"said", "says", "according", "reportedly", "also"}
 # A sentence is supported when this share of its content words is in the passage...
 LEXICAL_SUPPORT = 0.5
 # ...or when a passage sentence is this close in embedding space.
 SEMANTIC_SUPPORT = 0.62
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
+# Markers that open a piece belong to the sentence before it ("... 2024. [1][2] Next ...").
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 
 
 def content_terms(text: str) -> set[str]:
-    words = [w.lower().strip(".,") for w in _WORD.findall(text)]
-    return set(_stemmer().stemWords([w for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]))
-
-
-# A period after these is not a sentence end ("the U.S. Army", "Sony Inc. said", "J. Smith").
-_ABBREVIATION = re.compile(r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Inc|Corp|Co|Ltd|vs|etc|e\.g|i\.e|No|Gen|Gov|Sen|Rep))\.?$")
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of the sentences of `text`, whitespace trimmed."""
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.group(0).strip() or not _ABBREVIATION.search(text[start : m.start()]):
-            spans.append((start, m.start()))
-            start = m.end()
-    spans.append((start, len(text)))
-    return trim_spans(text, spans)
-
-
-def trim_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The spans without surrounding whitespace; empty ones dropped."""
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
-    return out
+    """The stemmed content words a sentence and its passage are compared on (`text.terms`)."""
+    return set(tx.terms(text, drop_frame=True))
 
 
 @dataclass
@@ -141,7 +103,7 @@ class CitationChecker:
         if self.embedder is None or not hasattr(self.embedder, "embed"):
             return None
         answer_texts = [s for s, _ in pieces if s]
-        passage_sents = [(p.n, s, e) for p in passages for s, e in split_sentences(p.text)]
+        passage_sents = [(p.n, s, e) for p in passages for s, e in tx.split_sentences(p.text)]
         texts = answer_texts + [next(p.text for p in passages if p.n == n)[s:e] for n, s, e in passage_sents]
         if not texts:
             return None
@@ -152,7 +114,7 @@ class CitationChecker:
         """(supported, best quote span within the passage, strength)."""
         terms = content_terms(sentence)
         lexical = len(terms & content_terms(passage.text)) / len(terms) if terms else 0.0
-        spans = split_sentences(passage.text) or [(0, len(passage.text))]
+        spans = tx.split_sentences(passage.text) or [(0, len(passage.text))]
         best_span = max(spans, key=lambda sp: len(terms & content_terms(passage.text[sp[0] : sp[1]])))
         semantic = 0.0
         if embeds is not None:
@@ -169,19 +131,30 @@ class CitationChecker:
 
 
 def _answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
-    """Sentences of an answer with the markers that follow each (markers stripped from the text)."""
+    """Sentences of an answer with the markers that follow each (markers stripped from the text).
+
+    Split like the articles (`text.split_sentences`: "Jan. 5", "U.S." and "$14.3" do not end a
+    sentence); markers after a sentence's full stop belong to it, not to the next one.
+    """
     out: list[tuple[str, list[int]]] = []
     text = answer.strip()
-    for s, e in split_sentences(text):
+    for s, e in tx.split_sentences(text):
         chunk = text[s:e]
-        cited = [int(n) for m in MARKER.finditer(chunk) for n in re.split(r"\s*,\s*", m.group(1))]
+        lead = _LEADING_MARKERS.match(chunk)
+        if lead and out:
+            out[-1][1].extend(_numbers(lead.group(0)))
+            chunk = chunk[lead.end() :]
+        cited = _numbers(chunk)
         bare = MARKER.sub("", chunk).strip()
         if bare in (".", "!", "?", ""):
-            # "... sentence. [2]" splits the marker off: give it to the previous sentence.
             if out and cited:
                 out[-1][1].extend(cited)
             continue
         # "claim [1]." leaves " ." behind once the marker goes.
         bare = re.sub(r"\s+([.!?,;:])", r"\1", bare)
-        out.append((bare, list(dict.fromkeys(cited))))
-    return out
+        out.append((bare, cited))
+    return [(sentence, list(dict.fromkeys(cited))) for sentence, cited in out]
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for m in MARKER.finditer(text) for n in re.split(r"\s*,\s*", m.group(1))]

@@ -9,9 +9,21 @@ from __future__ import annotations
 import re
 import threading
 
-from .citations import trim_spans
-
 # --- sentence splitting ---
+
+
+def trim_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans without surrounding whitespace; empty ones dropped."""
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
 
 ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof sr jr st mt ft inc corp co ltd llc plc bros vs etc al approx dept est fig no nos vol

@@ -125,3 +125,14 @@ def test_question_check(question):
         return
     assert cleaned and cleaned == cleaned.strip() and len(cleaned) <= 4000
     assert all(c.isprintable() for c in cleaned)
+
+
+def test_answer_sentences_keep_abbreviations_and_trailing_markers():
+    from rag.citations import _answer_sentences
+
+    pieces = _answer_sentences("Wang joined on Jan. 5 from the U.S. office [1]. It paid $14.3 billion. [1][2] Next came layoffs [3].")
+    assert pieces == [
+        ("Wang joined on Jan. 5 from the U.S. office.", [1]),
+        ("It paid $14.3 billion.", [1, 2]),
+        ("Next came layoffs.", [3]),
+    ]
