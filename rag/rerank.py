@@ -82,8 +82,6 @@ def _z(x: np.ndarray) -> np.ndarray:
 
 
 class Reranker(ABC):
-    name = "none"
-
     @abstractmethod
     def rerank(self, question: str, query_vector: Sequence[float] | None, passages: list[Passage]) -> list[Passage]:
         """The passages best first, each with `rerank_score` set (or unchanged for `none`)."""
@@ -95,8 +93,6 @@ class NoReranker(Reranker):
 
 
 class TermWindowReranker(Reranker):
-    name = "terms"
-
     def __init__(self, store: Store, embedder: BaseEmbedding):
         self.store = store
         self.embedder = embedder
@@ -120,7 +116,6 @@ class TermWindowReranker(Reranker):
 
 
 class WindowEmbeddingReranker(TermWindowReranker):
-    name = "window"
     # Windows embedded per query: the cost of this reranker (~3-8 ms each on 2 cores).
     EMBEDDED = 12
 
