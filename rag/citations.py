@@ -2,7 +2,8 @@
 
 A marker is valid when passage n exists and supports the sentence it ends:
 enough of the sentence's content words occur in the passage, or one of the
-passage's sentences is semantically close to it. An invalid or missing
+passage's sentences is semantically close to it, and every figure and name
+the sentence states occurs in the passage ("$14.3 billion" = "14.3bn"). An invalid or missing
 marker is replaced by the best-supporting passage; a sentence no passage
 supports is removed and reported, so no claim reaches the user unsourced.
 """
@@ -126,7 +127,9 @@ class CitationChecker:
                 semantic = float(sims[j])
                 if semantic >= SEMANTIC_SUPPORT:
                     best_span = embeds["spans"][rows[j]][1:]
-        supported = lexical >= LEXICAL_SUPPORT or semantic >= SEMANTIC_SUPPORT
+        # Sharing words is not enough: every figure and name of the sentence must be in the passage,
+        # so "Meta paid $20 billion" is not supported by a passage that says $14 billion.
+        supported = (lexical >= LEXICAL_SUPPORT or semantic >= SEMANTIC_SUPPORT) and not tx.unsupported_facts(sentence, passage.text)
         return supported, best_span, max(lexical, semantic)
 
 

@@ -197,7 +197,7 @@ class Retriever:
 
         reranking = not isinstance(self.reranker, NoReranker)
         budget = self.settings.context_tokens
-        # The context builder skips overlapping windows, so it reads past top_k.
+        # The context builder skips passages another one already holds, so it reads past top_k.
         pool = max(self.settings.rerank_candidates, top_k) if reranking or budget else top_k
         ranked = sorted(fused.items(), key=lambda kv: kv[1]["score"], reverse=True)[:pool]
         passages = [

@@ -178,6 +178,37 @@ def mentions(text: str, name: str) -> bool:
     return re.search(r"(?<![\w.])" + re.escape(name) + tail, text) is not None
 
 
+# --- figures and names a claim must share with its source ---
+
+_SCALE = {
+    "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mln": 1e6, "billion": 1e9, "bn": 1e9,
+    "b": 1e9, "bln": 1e9, "trillion": 1e12, "tn": 1e12, "t": 1e12,
+}
+_FIGURE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(thousand|million|billion|trillion|mln|bln|mn|bn|tn|[kmbt])?(?![\w])", re.I)
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}(?:[’'][a-z]+)?\b")
+
+
+def figures(text: str) -> set[float]:
+    """The quantities a text states, by value: "$14.3 billion" = "14.3bn" = 14.3e9; "Jan. 5" has 5; "2,000" = 2000."""
+    out = set()
+    for whole, frac, scale in _FIGURE.findall(text):
+        value = float(whole.replace(",", "") + (frac or "")) * _SCALE.get(scale.lower(), 1.0)
+        out.add(float(f"{value:.6g}"))
+    return out
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words inside a sentence (not its first word), lower-cased: the names a claim makes."""
+    return {m.group(0).lower().split("’")[0].split("'")[0] for m in _NAME.finditer(text)} - STOP
+
+
+def unsupported_facts(claim: str, source: str) -> list[str]:
+    """The figures and names of `claim` that `source` does not state ("20 billion" against "$14 billion")."""
+    missing = [f"{v:g}" for v in sorted(figures(claim) - figures(source))]
+    lowered = source.lower()
+    return missing + sorted(n for n in names(claim) if n not in lowered)
+
+
 def match_text(title: str, text: str, author: str | None = None) -> str:
     """What a chunk is matched by (its vector and its BM25 terms): the article's title and byline, then
     the text, as llama-index puts metadata into embed text. The passage shown stays the text alone, so

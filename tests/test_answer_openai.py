@@ -139,3 +139,25 @@ def test_follow_up_is_condensed_before_retrieval(assistant, openai_server):
     condense = openai_server.chat_requests[0].body["messages"][-1]["content"]
     assert "Ruben Mayer" in condense and "and why did she leave?" in condense
     assert any("Mayer" in p.text for p in answer.passages)
+
+
+def test_wrong_figure_is_never_shown_as_supported(assistant, openai_server):
+    """A model that changes the number: the sentence shares most words with the passage, yet is removed."""
+
+    def reply(request):
+        right = first_sentence_reply(request)
+        return "Meta paid $20 billion for its stake in Scale AI [1]. " + right
+
+    openai_server.reply = reply
+    answer = assistant().ask("How much did Meta pay for its stake in Scale AI?")
+    assert "20 billion" not in answer.answer
+    assert any("$20 billion" in w for w in answer.warnings)
+    assert not answer.abstained and answer.citations  # the true sentence stays
+
+
+def test_right_figure_in_other_units_is_supported(assistant, openai_server):
+    openai_server.reply = lambda request: "Meta acquired a 49 percent stake in Scale AI for more than 14bn dollars [1]."
+    answer = assistant().ask("How much did Meta pay for its stake in Scale AI?", sources=["000_c3e6291cb7289f16.txt"])
+    top = answer.passages[0]
+    assert "$14 billion" in top.text  # the passage it cites states the figure as "$14 billion"
+    assert not answer.abstained and "14bn" in answer.answer
