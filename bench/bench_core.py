@@ -20,6 +20,7 @@ sys.path.insert(0, str(REPO))
 
 from rag import Assistant, Settings  # noqa: E402
 from rag.config import LLMSettings  # noqa: E402
+from rag.evaluate import source_rank  # noqa: E402
 from rag.text import match_text  # noqa: E402
 
 
@@ -99,7 +100,7 @@ def main() -> None:
                     continue
                 n += 1
                 sources = [p.source for p in seeds_only.search(q["question"], top_k=10, mode=mode).passages]
-                rank = next((i + 1 for i, s in enumerate(sources) if s in q["sources"]), None)
+                rank = source_rank(sources, q["sources"])
                 hits += bool(rank and rank <= 5)
                 rr += 1 / rank if rank else 0.0
             quality[mode] = (hits / n, rr / n)

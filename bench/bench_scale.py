@@ -340,7 +340,7 @@ def worker(spec: dict) -> dict:
         from rag.retrieve import Retriever
 
         t0 = time.perf_counter()
-        Retriever(settings, assistant.store, embedder).bm25()  # what a fresh process pays: load from cache
+        Retriever(settings, assistant.store, embedder, assistant.count_tokens).bm25()  # what a fresh process pays: load from cache
         res["bm25_load_s"] = time.perf_counter() - t0
 
         questions = [q["question"] for q in queries]

@@ -291,7 +291,7 @@ def _mean(values: Iterable[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _rank(sources: Sequence[str], gold: Sequence[str]) -> int | None:
+def source_rank(sources: Sequence[str], gold: Sequence[str]) -> int | None:
     """1-based rank of the first retrieved source that is a gold one; a dataset may name a source by
     its ending (`000_x.txt` for `seeds/000_x.txt`)."""
     for i, source in enumerate(sources, 1):
@@ -340,7 +340,7 @@ def evaluate(
                     result.correct = not answer.abstained and answer_matches(answer.answer, item.answers)
                 else:
                     result.correct = answer.abstained
-                if item.sources and _rank(ranked, item.sources) is None and len(ranked) < depth:
+                if item.sources and source_rank(ranked, item.sources) is None and len(ranked) < depth:
                     ranked = [p.source for p in assistant.search(item.question, top_k=depth, mode=mode).passages]
         except InvalidQuestionError as exc:
             # e.g. longer than RAG_MAX_QUESTION_CHARS: the question fails, the run goes on.
@@ -348,7 +348,7 @@ def evaluate(
             result.correct = None if retrieval_only else False
             ranked = []
         result.retrieved_sources = ranked[:depth]
-        result.hit_rank = _rank(ranked[:depth], item.sources) if item.answerable and item.sources else None
+        result.hit_rank = source_rank(ranked[:depth], item.sources) if item.answerable and item.sources else None
         results.append(result)
     bar.close()
     return EvalReport(n=len(results), metrics=_metrics(results, items, mode, assistant, retrieval_only, answer_k), per_question=results)
