@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 
-from .citations import MARKER, CitationChecker
+from .citations import MARKER, CitationChecker, complete_prefix
 from .config import Settings
 from .errors import InvalidQuestionError
 from .models import Answer, Passage, Timings
@@ -159,24 +159,32 @@ class Answerer:
         yield self._finish(question, text, passages, started)
 
     def _streamed(self, question, passages, started):
-        text = ""
-        shown = 0
+        """Streams the answer a sentence at a time, each only once the checker has passed it: a
+        client that joins the pieces has exactly the checked answer, never a removed sentence."""
+        text, shown = "", ""
         for piece in self.llm.stream(build_messages(question, passages)):
             text += piece
             head = text.lstrip()
             # Hold text back while it is, or could still become, the abstain token.
             if ABSTAIN_TOKEN.startswith(head) or head.startswith(ABSTAIN_TOKEN):
                 continue
-            if len(text) > shown:
-                yield text[shown:]
-                shown = len(text)
+            done = complete_prefix(text)
+            if done:
+                checked = self.checker.check(done, passages, keep_format=False).answer
+                if len(checked) > len(shown) and checked.startswith(shown):
+                    yield checked[len(shown) :] if not shown else " " + checked[len(shown) :].lstrip()
+                    shown = checked
         if not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return
-        yield self._finish(question, text, passages, started)
+        answer = self._finish(question, text, passages, started, keep_format=False)
+        if not answer.abstained and answer.answer.startswith(shown) and len(answer.answer) > len(shown):
+            rest = answer.answer[len(shown) :]
+            yield rest if not shown else " " + rest.lstrip()
+        yield answer
 
-    def _finish(self, question: str, text: str, passages: list[Passage], started: float) -> Answer:
-        checked = self.checker.check(text, passages)
+    def _finish(self, question: str, text: str, passages: list[Passage], started: float, keep_format: bool = True) -> Answer:
+        checked = self.checker.check(text, passages, keep_format)
         if not checked.citations:
             answer = self._abstain(question, passages, started, "no sentence of the generated answer is supported by the passages")
             answer.warnings = checked.warnings + ["No sentence of the generated answer is supported by the passages."]

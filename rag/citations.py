@@ -49,7 +49,10 @@ class CitationChecker:
     def __init__(self, embedder=None):
         self.embedder = embedder
 
-    def check(self, answer: str, passages: list[Passage]) -> Checked:
+    def check(self, answer: str, passages: list[Passage], keep_format: bool = True) -> Checked:
+        """The answer with only supported sentences and valid markers. `keep_format`: an answer that
+        needed no repair keeps the model's own formatting; otherwise the checked sentences are joined
+        with spaces (what a sentence-by-sentence stream shows)."""
         by_n = {p.n: p for p in passages}
         pieces = _answer_sentences(answer)
         supports = [{p.n: self._support(sentence, p, None, i) for p in passages} for i, (sentence, _) in enumerate(pieces)]
@@ -91,7 +94,7 @@ class CitationChecker:
         stray = {m.group(0).strip() for m in MARKER.finditer(answer)} - {
             m.group(0).strip() for sentence in out_sentences for m in MARKER.finditer(sentence)
         }
-        checked.answer = " ".join(out_sentences) if repaired or stray else answer.strip()
+        checked.answer = " ".join(out_sentences) if repaired or stray or not keep_format else answer.strip()
         for n in sorted(quotes, key=lambda n: checked.answer.find(f"[{n}]")):
             p = by_n[n]
             s, e, _ = quotes[n]
@@ -131,6 +134,16 @@ class CitationChecker:
         # so "Meta paid $20 billion" is not supported by a passage that says $14 billion.
         supported = (lexical >= LEXICAL_SUPPORT or semantic >= SEMANTIC_SUPPORT) and not tx.unsupported_facts(sentence, passage.text)
         return supported, best_span, max(lexical, semantic)
+
+
+def complete_prefix(text: str) -> str:
+    """The part of a growing answer whose sentences are complete: each is followed by the start of
+    another (its trailing [n] markers may still be arriving until then)."""
+    spans = tx.split_sentences(text)
+    for s, e in reversed(spans[1:]):
+        if MARKER.sub("", text[s:e]).strip(" .!?"):
+            return text[:s]
+    return ""
 
 
 def _answer_sentences(answer: str) -> list[tuple[str, list[int]]]:

@@ -75,10 +75,27 @@ def test_stream_yields_pieces_then_answer(assistant, openai_server):
     openai_server.reply = reply
     items = list(assistant().stream("How much did Meta pay for its stake in Scale AI?"))
     *texts, answer = items
-    assert all(isinstance(t, str) for t in texts) and len(texts) == 3
+    # Pieces are whole checked sentences: one sentence here, however many tokens it came in.
+    assert all(isinstance(t, str) for t in texts) and len(texts) == 1
     assert "".join(texts) == answer.answer
     assert not answer.abstained and "14 billion" in answer.answer
     assert openai_server.chat_requests[-1].body["stream"] is True
+
+
+def test_stream_shows_only_checked_sentences(assistant, openai_server):
+    """A sentence the checker removes never reaches a client that joins the streamed pieces."""
+
+    def reply(request):
+        n = next(n for n, t in passages_in(request).items() if "$14" in t)
+        return ["Argentina won the 2022 World Cup ", "on penalties [1]. ", f"Meta paid more than $14 billion [{n}]. ",
+                "Meta paid $20 ", f"billion in cash [{n}]. ", "That is all."]
+
+    openai_server.reply = reply
+    *texts, answer = list(assistant().stream("How much did Meta pay for its stake in Scale AI?"))
+    streamed = "".join(texts)
+    assert streamed == answer.answer
+    assert "Argentina" not in streamed and "$20" not in streamed and "14 billion" in streamed
+    assert len(texts) >= 1 and not answer.abstained
 
 
 def test_nonexistent_citation_is_never_shown(assistant, openai_server):
