@@ -254,18 +254,19 @@ def _model_assistant(seeded, url: str):
 
 
 def _cite_the_stake(request: dict) -> list[str]:
-    """Reply word by word with the Scale AI sentence, citing whichever passage holds it."""
+    """Reply word by word with two sentences about the Scale AI stake, citing whichever passage holds them."""
     import re
 
     user = request["messages"][-1]["content"]
     for m in re.finditer(r"\[(\d+)\] \(from [^\n]*\)\n(.*?)(?=\n\n\[\d+\] \(from |\n\nQuestion:)", user, re.S):
         if "$14 billion" in m.group(2):
-            sentence = "Meta acquired a 49 percent stake in Scale AI for more than $14 billion"
-            return [w + " " for w in sentence.split()] + [f"[{m.group(1)}]."]
+            first = "Meta acquired a 49 percent stake in Scale AI for more than $14 billion"
+            second = "The 28-year-old billionaire was positioned as the public face of Zuckerberg’s AI reboot"
+            return [w + " " for w in first.split()] + [f"[{m.group(1)}]. "] + [w + " " for w in second.split()] + [f"[{m.group(1)}]."]
     return ["NOT_FOUND"]
 
 
-def test_model_answers_stream_piece_by_piece_into_the_chat(seeded):
+def test_model_answers_stream_sentence_by_sentence_into_the_chat(seeded):
     from tests.openai_server import OpenAIServer
     from ui.app import _Handlers
 
@@ -273,11 +274,13 @@ def test_model_answers_stream_piece_by_piece_into_the_chat(seeded):
         handlers = _Handlers(_model_assistant(seeded, server.url))
         updates = list(handlers.respond(META_QUESTION, None, 5, []))
     shown = [_message_text(chat[-1]) for chat, _session, _box in updates]
-    partial = [s for s in shown if "nd-streaming" in s]
-    # One update per streamed piece: the text grows word by word before the final answer.
-    assert len(partial) >= 10, shown
-    assert "Meta acquired a 49" in partial[5] and "$14 billion" not in partial[5]
+    partial = [s for s in shown if "nd-streaming" in s and "Meta acquired" in s]
+    # The text grows a checked sentence at a time before the final answer: the first sentence shows
+    # whole before the second arrives, and no update shows half a sentence.
+    assert partial and "$14 billion" in partial[0] and "28-year-old" not in partial[0], shown
+    assert all("$14 billion" in s for s in partial)
     final = shown[-1]
+    assert "28-year-old" in final
     assert "nd-streaming" not in final and "$14 billion" in final and "<mark>" in final and "nd-card" in final
     session = updates[-1][1]
     assert [t["role"] for t in session["history"]] == ["user", "assistant"]
