@@ -171,16 +171,16 @@ class Answerer:
             done = complete_prefix(text)
             if done:
                 checked = self.checker.check(done, passages, keep_format=False).answer
+                # Checked sentences are joined with spaces, so each delta brings its own separator.
                 if len(checked) > len(shown) and checked.startswith(shown):
-                    yield checked[len(shown) :] if not shown else " " + checked[len(shown) :].lstrip()
+                    yield checked[len(shown) :]
                     shown = checked
         if not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return
         answer = self._finish(question, text, passages, started, keep_format=False)
         if not answer.abstained and answer.answer.startswith(shown) and len(answer.answer) > len(shown):
-            rest = answer.answer[len(shown) :]
-            yield rest if not shown else " " + rest.lstrip()
+            yield answer.answer[len(shown) :]
         yield answer
 
     def _finish(self, question: str, text: str, passages: list[Passage], started: float, keep_format: bool = True) -> Answer:

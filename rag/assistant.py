@@ -146,10 +146,11 @@ class Assistant:
 
         `source` is the indexed name or its unique ending (`003_x.txt` for `seeds/003_x.txt`).
         """
-        named = sources.resolve([source], (a.source for a in self.articles()))
+        articles = self.articles()
+        named = sources.resolve([source], (a.source for a in articles))
         if len(named) > 1:
             raise RagError(f"'{source}' names {len(named)} articles ({', '.join(named)}); give the full source name.")
-        article = next((a for a in self.articles() if a.source == named[0]), None)
+        article = next((a for a in articles if a.source == named[0]), None)
         if article is None:
             return False
         self.store.remove(article.source)

@@ -13,17 +13,20 @@ from .errors import RagError
 EXIT_USAGE = 2
 
 
-def _assistant(args):
-    from .assistant import Assistant
+def _settings(args):
+    """Settings from the environment and `.env`, with the command line's --data-dir and --provider."""
     from .config import Settings
 
-    overrides = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = args.data_dir
-    settings = Settings(**overrides)
+    settings = Settings(**({"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}))
     if getattr(args, "provider", None):
         settings.llm.provider = args.provider
-    return Assistant(settings)
+    return settings
+
+
+def _assistant(args):
+    from .assistant import Assistant
+
+    return Assistant(_settings(args))
 
 
 def _question(args) -> str:
@@ -189,10 +192,10 @@ def cmd_eval(args) -> int:
 
 
 def cmd_config(args) -> int:
-    from .config import Settings, describe
+    from .config import describe
     from .llm import resolve_provider
 
-    settings = Settings(**({"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}))
+    settings = _settings(args)
     rows = describe(settings)
     provider = resolve_provider(settings.llm, data_dir=settings.data_dir)
     index = f"Chroma server {settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host else f"embedded Chroma at {settings.chroma_path}"
@@ -213,10 +216,9 @@ def cmd_api(args) -> int:
 
 
 def cmd_model(args) -> int:
-    from .config import Settings
     from .local_model import check_model, install_model, model_path
 
-    settings = Settings(**({"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}))
+    settings = _settings(args)
     path = model_path(settings)
     if args.model_command == "install":
         already = check_model(path).verified

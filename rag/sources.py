@@ -97,7 +97,8 @@ def migrate(store: Store) -> int:
         ids = [chunk_id(new, m["doc_hash"], int(m["index"])) for m in metas]
         store.write_chunks(ids, got["embeddings"], got["documents"], metas)
     moved = [a.model_copy(update={"source": renames[a.source]}) for a in articles if a.source in renames]
-    store.rename(moved, list(renames), [store.article_text(old) or "" for old in renames])
+    texts = store.article_texts(list(renames))
+    store.rename(moved, list(renames), [texts.get(old, "") for old in renames])
     for old in renames:
         store.delete_chunks(old)
     return len(renames)

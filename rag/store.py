@@ -249,8 +249,7 @@ class Store:
 
     def rename(self, articles: list[Article], old_sources: list[str], texts: list[str]) -> None:
         """Registry records under new names (their chunks already written) replace the old ones."""
-        metas = [{k: v for k, v in a.model_dump(exclude={"source"}, mode="json").items() if v is not None} for a in articles]
-        self._bump([a.source for a in articles], metas, texts)
+        self.commit(articles, texts)
         if old_sources:
             self._guard(lambda: self.registry.delete(ids=old_sources))
             self._bump([], [], [])
