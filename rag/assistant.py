@@ -12,6 +12,7 @@ from . import sources, uploads
 from .answer import Answerer, check_question, condense
 from .config import Settings
 from .errors import DocumentError, RagError
+from .fetch import is_url
 from .embeddings import build_embedder, build_token_counter, embedder_id
 from .ingest import Ingestor
 from .llm import LLM, build_llm
@@ -61,10 +62,24 @@ class Assistant:
         progress: bool = False,
         on_file: Callable[[FileOutcome], None] | None = None,
         follow_links: bool = False,
+        respect_robots: bool = True,
+        within: Path | None = None,
     ) -> IngestReport:
-        """Indexes files and folders; a symbolic link leading outside its folder is skipped unless `follow_links`."""
+        """Indexes files, folders, article URLs and feed URLs (every article a feed lists).
+
+        A symbolic link leading outside its folder is skipped unless `follow_links`; robots.txt is
+        obeyed unless `respect_robots` is False; files under `within` are named relative to it.
+        """
+        paths = [str(p) for p in paths]
         return self.ingestor.run(
-            [Path(p) for p in paths], prune=prune, progress=progress, on_file=on_file, follow_links=follow_links
+            [Path(p) for p in paths if not is_url(p)],
+            prune=prune,
+            progress=progress,
+            on_file=on_file,
+            follow_links=follow_links,
+            urls=[p for p in paths if is_url(p)],
+            respect_robots=respect_robots,
+            within=within,
         )
 
     def upload(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import text as tx
-from .models import Citation, Passage
+from .models import INFO_FIELDS, Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 # A sentence is supported when this share of its content words is in the passage...
@@ -99,7 +99,9 @@ class CitationChecker:
             p = by_n[n]
             s, e, _ = quotes[n]
             checked.citations.append(
-                Citation(n=n, source=p.source, title=p.title, start=p.start + s, end=p.start + e, quote=p.text[s:e], chunk_id=p.chunk_id)
+                Citation(
+                    n=n, **p.model_dump(include=INFO_FIELDS), start=p.start + s, end=p.start + e, quote=p.text[s:e], chunk_id=p.chunk_id
+                )
             )
         return checked
 

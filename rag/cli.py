@@ -46,8 +46,18 @@ def cmd_ingest(args) -> int:
         logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
         logging.getLogger("rag.ingest").setLevel(logging.INFO)
     assistant = _assistant(args)
+    targets = list(args.paths)
+    if args.urls:
+        targets += _url_list(args.urls)
+    if not targets:
+        print("error: give files, folders or URLs to ingest (or --urls FILE)", file=sys.stderr)
+        return EXIT_USAGE
     report = assistant.ingest(
-        args.paths, prune=args.prune, progress=not args.quiet and not args.json, follow_links=args.follow_links
+        targets,
+        prune=args.prune,
+        progress=not args.quiet and not args.json,
+        follow_links=args.follow_links,
+        respect_robots=not args.ignore_robots,
     )
     if args.json:
         _print_json(report.model_dump(mode="json"))
@@ -61,6 +71,15 @@ def cmd_ingest(args) -> int:
         print(f"{counts or 'no files'}; {report.chunks_embedded} chunks embedded in {report.seconds:.1f}s "
               f"({len(assistant.articles())} articles, {assistant.store.chunk_count()} chunks in {assistant.store.where})")
     return 1 if report.failed else 0
+
+
+def _url_list(path: str) -> list[str]:
+    """URLs from a file, one per line; blank lines and # comments skipped."""
+    try:
+        lines = (sys.stdin if path == "-" else open(path, encoding="utf-8")).read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RagError(f"cannot read the URL list {path}: {exc}") from exc
+    return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
 
 
 def cmd_search(args) -> int:
@@ -242,7 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="index files or folders (.txt .md .html .pdf)")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="*", help="files, folders, article URLs or RSS/Atom feed URLs")
+    p.add_argument("--urls", metavar="FILE", help="also ingest the URLs listed in FILE, one per line (- for stdin)")
+    p.add_argument("--ignore-robots", action="store_true", help="fetch pages even where robots.txt disallows it")
     p.add_argument("--prune", action="store_true", help="also remove articles whose files are gone from these folders")
     p.add_argument("--follow-links", action="store_true", help="also read symbolic links that lead outside the folder")
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")

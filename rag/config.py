@@ -77,6 +77,21 @@ class LLMSettings(BaseSettings):
     context_window: int = Field(4096, ge=512)
 
 
+class FetchSettings(BaseSettings):
+    """How `rag ingest URL` and `rag watch FEED` fetch pages (see rag/fetch.py)."""
+
+    model_config = _config("RAG_FETCH_")
+
+    # Seconds to connect and between bytes received.
+    timeout: float = Field(20.0, gt=0)
+    max_mb: float = Field(10.0, gt=0)
+    max_redirects: int = Field(5, ge=0, le=30)
+    # Requests in flight at once in all, and to one host.
+    workers: int = Field(8, ge=1, le=64)
+    per_host: int = Field(2, ge=1, le=16)
+    user_agent: str = "newsdesk/0.1 (news question answering; +https://pypi.org/project/newsdesk/)"
+
+
 class Settings(BaseSettings):
     model_config = _config("RAG_")
 
@@ -120,6 +135,7 @@ class Settings(BaseSettings):
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
 
     @property
     def chroma_path(self) -> Path:
@@ -166,7 +182,7 @@ def describe(settings: Settings, environ: dict[str, str] | None = None, env_file
     environ = {k.upper(): v for k, v in (os.environ if environ is None else environ).items() if v}
     dotenv = {k.upper(): v for k, v in dotenv_values(env_file).items() if v} if env_file.is_file() else {}
     rows = []
-    groups = [("", settings)] + [(f"{name}.", getattr(settings, name)) for name in ("chroma", "embedding", "llm")]
+    groups = [("", settings)] + [(f"{name}.", getattr(settings, name)) for name in ("chroma", "embedding", "llm", "fetch")]
     for prefix, obj in groups:
         for field, info in type(obj).model_fields.items():
             if isinstance(getattr(obj, field), BaseSettings):

@@ -1,4 +1,4 @@
-"""Ingest files into the index: read, clean, chunk, embed, commit.
+"""Ingest files and web pages into the index: read (or fetch), clean, chunk, embed, commit.
 
 Idempotent: an article is identified by its source name and its content
 hash, so re-running on an unchanged folder embeds nothing; an edited file
@@ -16,24 +16,29 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from itertools import chain
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from llama_index.core import Document
 from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.node_parser import SentenceSplitter
 
+from . import dates
 from .clean import clean
 from .config import Settings
 from .errors import DocumentError
-from .models import Article, FileOutcome, IngestReport
+from .fetch import Fetcher
+from .models import INFO_FIELDS, Article, FileOutcome, IngestReport
 from .readers import SUPPORTED, read
 from . import sources
 from .sources import chunk_id
 from .store import Store
 from .text import match_text
+from .web import WebArticle, WebReader
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +70,15 @@ class SourceFile:
     root: Path
 
 
-def discover(paths: Iterable[Path], follow_links: bool = False) -> tuple[list[SourceFile], list[FileOutcome]]:
+def discover(
+    paths: Iterable[Path], follow_links: bool = False, within: Path | None = None
+) -> tuple[list[SourceFile], list[FileOutcome]]:
     """Files to ingest (folders walked recursively, hidden entries skipped), and outcomes for the paths
     that cannot be: missing ones, and symbolic links leading outside the folder given (unless `follow_links`).
 
-    Each file gets its base source name (`sources.base_name`); `sources.assign` settles the final one.
+    Each file gets its base source name (`sources.base_name`), relative to `within` when it lies under
+    that folder (a watched folder's files are named as when the folder is ingested); `sources.assign`
+    settles the final one.
     """
     found: list[SourceFile] = []
     refused: list[FileOutcome] = []
@@ -100,7 +109,8 @@ def discover(paths: Iterable[Path], follow_links: bool = False) -> tuple[list[So
                     found.append(SourceFile(file, sources.base_name(file, root), root))
         elif path.is_file():
             file = path.resolve()
-            found.append(SourceFile(file, sources.base_name(file, file.parent), file.parent))
+            root = within.resolve() if within and within.resolve() in file.parents else file.parent
+            found.append(SourceFile(file, sources.base_name(file, root), root))
         else:
             refused.append(FileOutcome(path=str(path), status="error", reason="no such file or folder"))
     return found, refused
@@ -172,26 +182,30 @@ class Ingestor:
         progress: bool = True,
         on_file: Callable[[FileOutcome], None] | None = None,
         follow_links: bool = False,
+        urls: Sequence[str] = (),
+        respect_robots: bool = True,
+        within: Path | None = None,
     ) -> IngestReport:
-        """Indexes the files and folders; holds the index's write lock throughout (embedded mode)."""
+        """Indexes the files, folders and URLs (pages and feeds); holds the index's write lock throughout (embedded mode)."""
         with self.store.writing():
-            return self._run(paths, prune, progress, on_file, follow_links)
+            return self._run(list(paths), prune, progress, on_file, follow_links, list(urls), respect_robots, within)
 
-    def _run(self, paths, prune, progress, on_file, follow_links) -> IngestReport:
+    def _run(self, paths, prune, progress, on_file, follow_links, urls, respect_robots, within) -> IngestReport:
         from tqdm import tqdm
 
         started = time.perf_counter()
-        files, refused = discover(paths, follow_links)
+        files, refused = discover(paths, follow_links, within)
         report = IngestReport(files=list(refused))
         sources.migrate(self.store)
         # Chunks a crashed or interrupted run left behind are removed before we add more.
         self.store.collect_garbage()
-        sources.assign(files, self.store.articles())
+        known = self.store.articles()
+        sources.assign(files, known)
         _, committed = self.store.committed()
         by_hash = {digest: source for source, digest in committed.items()}
         seen: set[str] = set()
         pending: list[_Pending] = []
-        bar = tqdm(total=len(files), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(total=len(files) + len(urls), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
 
         def done(outcome: FileOutcome) -> None:
             report.files.append(outcome)
@@ -199,6 +213,8 @@ class Ingestor:
                 on_file(outcome)
             if outcome.status in ("skipped", "error"):
                 bar.write(f"skipped {outcome.path}: {outcome.reason}", file=sys.stderr)
+            # A feed becomes as many articles as it lists.
+            bar.total = max(bar.total, bar.n + 1)
             bar.update(1)
             bar.set_postfix(chunks=report.chunks_embedded)
 
@@ -208,56 +224,77 @@ class Ingestor:
                 done(outcome)
             pending.clear()
 
+        fetcher = Fetcher(self.settings.fetch, respect_robots) if urls else None
+        items = chain(files, WebReader(fetcher, known).read(urls) if fetcher else ())
         try:
-            for sf in files:
-                bar.set_description(sf.source[-40:])
-                item = self._prepare(sf, committed, by_hash, seen)
+            for item in items:
                 if isinstance(item, FileOutcome):
                     done(item)
                     continue
-                by_hash[item.article.content_hash] = sf.source
-                pending.append(item)
+                bar.set_description((item.source if isinstance(item, SourceFile) else item.url)[-40:])
+                prepared = self._prepare(item, committed, by_hash, seen)
+                if isinstance(prepared, FileOutcome):
+                    done(prepared)
+                    continue
+                by_hash[prepared.article.content_hash] = prepared.article.source
+                pending.append(prepared)
                 if sum(len(p.chunks) for p in pending) >= self.flush_chunks:
                     flush()
             flush()
         finally:
             bar.close()
+            if fetcher:
+                fetcher.close()
         if prune:
             report.files += self.prune([sf.root for sf in files] + [Path(p).resolve() for p in paths], seen)
         report.seconds = time.perf_counter() - started
         return report
 
     def _prepare(
-        self, sf: SourceFile, committed: dict[str, str], by_hash: dict[str, str], seen: set[str]
+        self, item: SourceFile | WebArticle, committed: dict[str, str], by_hash: dict[str, str], seen: set[str]
     ) -> _Pending | FileOutcome:
-        """Reads, cleans and chunks one file; or says why it needs no (or cannot have) indexing."""
-        outcome = FileOutcome(path=str(sf.path), source=sf.source, status="error")
-        # A file that exists, even an unreadable one, is not "gone": prune keeps its old version.
-        seen.add(sf.source)
-        try:
-            raw = read(sf.path, int(self.settings.max_file_mb * 1_000_000))
-        except DocumentError as exc:
-            return outcome.model_copy(update={"status": "skipped", "reason": str(exc)})
+        """Reads (a file), cleans and chunks one article; or says why it needs no (or cannot have) indexing."""
+        if isinstance(item, SourceFile):
+            outcome = FileOutcome(path=str(item.path), source=item.source, status="error")
+            # A file that exists, even an unreadable one, is not "gone": prune keeps its old version.
+            seen.add(item.source)
+            try:
+                raw = read(item.path, int(self.settings.max_file_mb * 1_000_000))
+                written = date.fromtimestamp(item.path.stat().st_mtime)
+            except (DocumentError, OSError) as exc:
+                return outcome.model_copy(update={"status": "skipped", "reason": str(exc)})
+            source, path, web = item.source, str(item.path), {}
+        else:
+            outcome = FileOutcome(path=item.link, source=item.url, status="error")
+            raw, written = item.raw, None
+            source, path = item.url, item.url
+            web = {"fetched_from": item.link, "etag": item.etag, "last_modified": item.last_modified}
+        # A date the text states ("Dec 12" under a byline, a dateline) when the page or feed gave none.
+        published = raw.published or dates.from_header(raw.text.splitlines(), written)
         article = clean(raw.text, raw.title, raw.author)
         if not article.text.strip():
             return outcome.model_copy(update={"status": "skipped", "reason": "no article text after cleaning"})
         digest = content_hash(article.text)
-        previous = committed.get(sf.source)
+        previous = committed.get(source)
         if previous == digest:
             return outcome.model_copy(update={"status": "unchanged"})
         twin = by_hash.get(digest)
-        if twin and twin != sf.source:
+        if twin and twin != source:
             return outcome.model_copy(update={"status": "duplicate", "reason": f"same text as {twin}, indexed once"})
         chunks = self.chunk(article.text)
         record = Article(
-            source=sf.source,
-            title=article.title or Path(sf.source).stem,
+            source=source,
+            title=article.title or Path(urlsplit(source).path).stem or source,
             author=article.author,
-            path=str(sf.path),
+            path=path,
             content_hash=digest,
             chunks=len(chunks),
             chars=len(article.text),
             ingested_at=datetime.now(timezone.utc),
+            published=published,
+            url=raw.url,
+            site=raw.site,
+            **web,
         )
         return _Pending(record, article.text, chunks, previous)
 
@@ -286,8 +323,7 @@ class Ingestor:
                 vectors,
                 [c.text for _, c, _ in part],
                 [
-                    {"source": a.source, "title": a.title, **({"author": a.author} if a.author else {}),
-                     "doc_hash": a.content_hash, "start": c.start, "end": c.end,
+                    {**_chunk_info(a), "doc_hash": a.content_hash, "start": c.start, "end": c.end,
                      "index": int(i.rsplit("-", 1)[1]), "written_at": written_at}
                     for i, c, a in part
                 ],
@@ -304,8 +340,16 @@ class Ingestor:
             for p in pending
         ]
 
+    def forget(self, paths: Iterable[Path]) -> list[FileOutcome]:
+        """Removes the articles read from these files, or from under these folders, that are gone from disk."""
+        with self.store.writing():
+            return self._remove_gone([Path(p).resolve() for p in paths], set())
+
     def prune(self, roots: list[Path], seen: set[str]) -> list[FileOutcome]:
-        """Removes articles read from under `roots` whose files are gone."""
+        """Removes articles read from under `roots` whose files are gone (call with the write lock held)."""
+        return self._remove_gone(roots, seen)
+
+    def _remove_gone(self, roots: list[Path], seen: set[str]) -> list[FileOutcome]:
         out = []
         for art in self.store.articles():
             path = Path(art.path)
@@ -314,3 +358,8 @@ class Ingestor:
                 self.store.remove(art.source)
                 out.append(FileOutcome(path=art.path, source=art.source, status="removed"))
         return out
+
+def _chunk_info(article: Article) -> dict:
+    """What each chunk record says about its article (Chroma metadata: no None values)."""
+    info = article.model_dump(mode="json", include=INFO_FIELDS)
+    return {k: v for k, v in info.items() if v is not None}

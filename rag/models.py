@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 
-class Passage(BaseModel):
+class ArticleInfo(BaseModel):
+    """What a reader is shown about the article a passage or citation comes from."""
+
+    source: str = Field(description="the article's name in the index: `<folder>/<path>` or its URL")
+    title: str
+    author: str | None = None
+    published: date | None = None
+    url: str | None = None
+    site: str | None = None
+
+
+INFO_FIELDS = {"source", "title", "author", "published", "url", "site"}
+
+
+def article_info(meta: dict) -> dict:
+    """The ArticleInfo fields a chunk's metadata carries (older indexes have only source and title)."""
+    return {k: meta[k] for k in INFO_FIELDS if meta.get(k) is not None}
+
+
+class Passage(ArticleInfo):
     """A retrieved chunk: `text` is `article[start:end]` of the cleaned article."""
 
     n: int = Field(0, description="1-based rank in the result list; [n] in answers")
     chunk_id: str
-    source: str = Field(description="file name as ingested (relative to the ingested folder)")
-    title: str
     text: str
     start: int
     end: int
@@ -24,22 +41,20 @@ class Passage(BaseModel):
     rerank_score: float | None = Field(None, description="second-stage score (see rag/rerank.py), when reranked")
 
     def public(self) -> dict:
-        return self.model_dump(include={"n", "source", "title", "text", "score", "start", "end"})
+        return self.model_dump(mode="json", include={"n", "text", "score", "start", "end", *INFO_FIELDS})
 
 
-class Citation(BaseModel):
+class Citation(ArticleInfo):
     """[n] in the answer: the passage it points at and the quoted span."""
 
     n: int
-    source: str
-    title: str
     start: int = Field(description="char offset of the quote in the cleaned article")
     end: int
     quote: str
     chunk_id: str = ""
 
     def public(self) -> dict:
-        return self.model_dump(include={"n", "source", "title", "start", "end", "quote"})
+        return self.model_dump(mode="json", include={"n", "start", "end", "quote", *INFO_FIELDS})
 
 
 class Timings(BaseModel):
@@ -91,11 +106,18 @@ class Article(BaseModel):
     source: str
     title: str
     author: str | None = None
-    path: str = Field(description="absolute path the article was read from")
+    path: str = Field(description="absolute path the article was read from, or its URL")
     content_hash: str
     chunks: int
     chars: int
     ingested_at: datetime
+    published: date | None = Field(None, description="publication date, when the page, feed or text says it")
+    url: str | None = Field(None, description="canonical URL of a web article (or the one a saved page names)")
+    site: str | None = None
+    # Web articles: the URL fetched (a feed's link) and the validators for the next conditional request.
+    fetched_from: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 class FileOutcome(BaseModel):

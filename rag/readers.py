@@ -1,11 +1,13 @@
-"""Turn a file into article text (plus title/author hints), or say why not."""
+"""Turn a file or a fetched page into article text (plus title, author, date hints), or say why not."""
 
 from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+from . import dates
 from .errors import DocumentError
 
 SUPPORTED = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf"}
@@ -16,6 +18,9 @@ class RawArticle:
     text: str
     title: str | None = None
     author: str | None = None
+    published: date | None = None
+    url: str | None = None
+    site: str | None = None
 
 
 def read(path: Path, max_bytes: int) -> RawArticle:
@@ -37,7 +42,7 @@ def read(path: Path, max_bytes: int) -> RawArticle:
         return _read_pdf(data)
     text = decode(data)
     if suffix in (".html", ".htm"):
-        return _read_html(text)
+        return read_html(text)
     return RawArticle(text)
 
 
@@ -70,27 +75,36 @@ def decode(data: bytes) -> str:
     return text
 
 
-def _read_html(markup: str) -> RawArticle:
-    from bs4 import BeautifulSoup
+def read_html(markup: str | bytes, url: str | None = None) -> RawArticle:
+    """Main text and metadata of a news page, by trafilatura (dates by htmldate, inside it).
 
-    soup = BeautifulSoup(markup, "html.parser")
-    meta_author = soup.find("meta", attrs={"name": "author"})
-    author = meta_author.get("content") if meta_author else None
-    h1 = soup.find("h1")
-    title = h1.get_text(" ", strip=True) if h1 else (soup.title.get_text(" ", strip=True) if soup.title else None)
-    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "iframe"]):
-        tag.decompose()
-    root = soup.find("article") or soup.find("main") or soup.body or soup
-    blocks = []
-    # One line per block element keeps paragraphs apart; inline tags join with spaces.
-    for el in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "td", "figcaption"]):
-        if el.find(["p", "li", "h1", "h2", "h3", "blockquote"]):
-            continue
-        line = el.get_text(" ", strip=True)
-        if line:
-            blocks.append(("• " if el.name == "li" else "") + line)
-    text = "\n\n".join(blocks) if blocks else root.get_text("\n", strip=True)
-    return RawArticle(text, title=title or None, author=author or None)
+    Menus, cookie banners, related links and comments are left out. The byline usually is too;
+    it is put back as a "By ..." line under the title so "who wrote it?" can be answered and cited.
+    """
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(markup, url=url, with_metadata=True, include_comments=False, include_tables=True)
+    if doc is None or not (doc.text or "").strip():
+        raise DocumentError("no article text found in the page (trafilatura found no main content)")
+    lines = [ln.strip() for ln in doc.text.split("\n") if ln.strip()]
+    title = (doc.title or "").strip() or None
+    author = _author(doc.author)
+    if author and author.split()[0] not in " ".join(lines[:3]):
+        lines.insert(1 if title and lines[0] == title else 0, f"By {author}")
+    return RawArticle(
+        "\n\n".join(lines),
+        title=title,
+        author=author,
+        published=dates.iso(doc.date),
+        url=doc.url or None,
+        site=(doc.sitename or doc.hostname or "").strip() or None,
+    )
+
+
+def _author(value: str | None) -> str | None:
+    """trafilatura joins several authors with "; "; we write them as a byline would."""
+    names = [n.strip() for n in (value or "").split(";") if n.strip()]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names) or None
 
 
 def _read_pdf(data: bytes) -> RawArticle:

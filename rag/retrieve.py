@@ -21,7 +21,7 @@ from llama_index.core.embeddings import BaseEmbedding
 from .config import Settings
 from .context import ContextBuilder
 from .errors import EmptyIndexError, InvalidQuestionError
-from .models import Passage, SearchResult
+from .models import Passage, SearchResult, article_info
 from .rerank import NoReranker, Reranker, build_reranker
 from .store import Store
 from .text import bm25_tokenize, match_text
@@ -203,8 +203,7 @@ class Retriever:
         passages = [
             Passage(
                 chunk_id=cid,
-                source=e["meta"]["source"],
-                title=e["meta"]["title"],
+                **article_info(e["meta"]),
                 text=e["text"],
                 start=int(e["meta"]["start"]),
                 end=int(e["meta"]["end"]),
