@@ -13,10 +13,11 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 
+from . import dates
 from .citations import MARKER, CitationChecker, complete_prefix
 from .config import Settings
 from .errors import InvalidQuestionError
-from .models import Answer, Passage, Timings
+from .models import Answer, Citation, Passage, Timings
 
 NOT_FOUND_TEXT = "I could not find this in the articles."
 # What a model writes to abstain; kept short and unusual so a prefix is easy to spot mid-stream.
@@ -73,7 +74,10 @@ def check_question(question: str, settings: Settings) -> str:
 
 
 def format_passages(passages: Sequence[Passage]) -> str:
-    return "\n\n".join(f"[{p.n}] (from \"{p.title}\")\n{p.text}" for p in passages)
+    return "\n\n".join(
+        f"[{p.n}] (from \"{p.title}\"{f', published {p.published.isoformat()}' if p.published else ''})\n{p.text}"
+        for p in passages
+    )
 
 
 def build_messages(question: str, passages: Sequence[Passage]) -> list[dict]:
@@ -137,8 +141,9 @@ class Answerer:
         if result.abstained:
             yield self._abstain(question, passages, started, result.reason)
             return
-        yield result.answer
-        yield self._finish(question, result.answer, passages, started)
+        answer = self._finish(question, result.answer, passages, started)
+        yield answer.answer
+        yield answer
 
     def _json(self, question, passages, started):
         messages = build_messages(question, passages)
@@ -155,8 +160,9 @@ class Answerer:
         if not found or not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return
-        yield text
-        yield self._finish(question, text, passages, started)
+        answer = self._finish(question, text, passages, started)
+        yield answer.answer
+        yield answer
 
     def _streamed(self, question, passages, started):
         """Streams the answer a sentence at a time, each only once the checker has passed it: a
@@ -192,7 +198,7 @@ class Answerer:
             return answer
         return Answer(
             question=question,
-            answer=checked.answer,
+            answer=checked.answer + (_dated(checked.citations) if dates.wants_latest(question) else ""),
             abstained=False,
             citations=checked.citations,
             passages=passages,
@@ -201,6 +207,10 @@ class Answerer:
             warnings=checked.warnings,
             citation_validity=checked.validity,
         )
+
+    def abstain(self, question: str, reason: str) -> Answer:
+        """The answer when there is nothing to search (e.g. no article in the date range asked for)."""
+        return self._abstain(question, [], time.perf_counter(), reason)
 
     def _abstain(self, question: str, passages: list[Passage], started: float, reason: str) -> Answer:
         return Answer(
@@ -212,3 +222,12 @@ class Answerer:
             provider=self.provider,
             timings=Timings(generate_ms=(time.perf_counter() - started) * 1000),
         )
+
+
+def _dated(citations: Sequence[Citation]) -> str:
+    """For "what is the latest...": when the newest article cited was published (from its metadata)."""
+    dated = [c for c in citations if c.published]
+    if not dated:
+        return ""
+    newest = max(dated, key=lambda c: c.published)
+    return f" (The newest article cited, [{newest.n}], was published on {newest.published:%B} {newest.published.day}, {newest.published.year}.)"

@@ -2,9 +2,9 @@
 
 Routes (``create_app(assistant)``; ``rag api`` serves it with uvicorn):
 
-* ``POST /api/ask``     {question, history?, sources?, top_k?, mode?} -> ``Answer.public()``
+* ``POST /api/ask``     {question, history?, sources?, top_k?, mode?, since?, until?} -> ``Answer.public()``
                         (the ``rag ask --json`` shape)
-* ``POST /api/search``  {question, top_k?, sources?, mode?} -> ``SearchResult.public()``
+* ``POST /api/search``  {question, top_k?, sources?, mode?, since?, until?} -> ``SearchResult.public()``
 * ``GET  /api/sources`` -> the indexed articles (the ``rag sources --json`` shape)
 * ``GET  /health``      -> {"status": "ok", "articles", "chunks", "provider"}
 * ``POST /v1/chat/completions`` (OpenAI-compatible, ``stream`` true or false): the last
@@ -14,7 +14,7 @@ Routes (``create_app(assistant)``; ``rag api`` serves it with uvicorn):
   carry the sources. Streamed: ``chat.completion.chunk`` deltas as the answer is
   generated, a final chunk with ``finish_reason: "stop"``, ``citations`` and
   ``newsdesk``, then ``data: [DONE]``. Optional body fields ``sources``, ``top_k``,
-  ``mode`` narrow retrieval as on ``/api/ask``.
+  ``mode``, ``since``, ``until`` narrow retrieval as on ``/api/ask``.
 * ``GET  /v1/models``   -> one model, ``newsdesk`` (any ``model`` value is accepted).
 * ``POST /api/documents`` multipart ``files``: saved under the uploads folder (safe names) and
   indexed -> the ingest report; ``DELETE /api/documents/{source}`` removes an article.
@@ -44,6 +44,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Request, UploadFile
@@ -114,28 +115,35 @@ class Message(BaseModel):
 Mode = Literal["hybrid", "dense", "bm25"]
 
 
-class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Scope(BaseModel):
+    """What to search: which articles (by name, by publication date) and how many passages."""
 
-    question: str
     top_k: int | None = Field(None, ge=1, le=50)
     sources: list[str] | None = None
     mode: Mode | None = None
+    since: date | None = Field(None, description="only articles published on or after this date (YYYY-MM-DD)")
+    until: date | None = Field(None, description="only articles published on or before this date")
+
+    def scope(self) -> dict:
+        return self.model_dump(include={"top_k", "sources", "mode", "since", "until"})
+
+
+class SearchRequest(Scope):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str
 
 
 class AskRequest(SearchRequest):
     history: list[Message] = Field(default_factory=list, description="the conversation so far, OpenAI-style")
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(Scope):
     model_config = ConfigDict(extra="ignore")  # temperature, max_tokens, user, ...: accepted, not used
 
     model: str | None = None
     messages: list[Message] = Field(min_length=1)
     stream: bool = False
-    sources: list[str] | None = None
-    top_k: int | None = Field(None, ge=1, le=50)
-    mode: Mode | None = None
 
 
 def _history(messages: list[Message]) -> list[dict]:
@@ -231,14 +239,11 @@ def create_app(assistant, host: str = "127.0.0.1") -> FastAPI:
 
     @app.post("/api/ask", dependencies=guarded)
     def ask(body: AskRequest):
-        answer = assistant.ask(
-            body.question, history=_history(body.history), sources=body.sources, top_k=body.top_k, mode=body.mode
-        )
-        return answer.public()
+        return assistant.ask(body.question, history=_history(body.history), **body.scope()).public()
 
     @app.post("/api/search", dependencies=guarded)
     def search(body: SearchRequest):
-        return assistant.search(body.question, top_k=body.top_k, sources=body.sources, mode=body.mode).public()
+        return assistant.search(body.question, **body.scope()).public()
 
     @app.get("/api/sources", dependencies=guarded)
     def sources():
@@ -272,7 +277,7 @@ def create_app(assistant, host: str = "127.0.0.1") -> FastAPI:
         cid = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         if not body.stream:
-            answer = assistant.ask(question, history=history, sources=body.sources, top_k=body.top_k, mode=body.mode)
+            answer = assistant.ask(question, history=history, **body.scope())
             return {
                 "id": cid,
                 "object": "chat.completion",
@@ -289,7 +294,7 @@ def create_app(assistant, host: str = "127.0.0.1") -> FastAPI:
                 "citations": [c.public() for c in answer.citations],
                 "newsdesk": answer.public(),
             }
-        pieces = assistant.stream(question, history=history, sources=body.sources, top_k=body.top_k, mode=body.mode)
+        pieces = assistant.stream(question, history=history, **body.scope())
         # Start it here, so a bad question or an empty index is an HTTP error, not a broken stream.
         first = next(pieces)
         return StreamingResponse(

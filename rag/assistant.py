@@ -8,10 +8,12 @@ from pathlib import Path
 
 from llama_index.core.embeddings import BaseEmbedding
 
-from . import sources, uploads
+from datetime import date
+
+from . import dates, sources, uploads
 from .answer import Answerer, check_question, condense
 from .config import Settings
-from .errors import DocumentError, RagError
+from .errors import DocumentError, InvalidQuestionError, RagError
 from .fetch import is_url
 from .embeddings import build_embedder, build_token_counter, embedder_id
 from .ingest import Ingestor
@@ -22,6 +24,23 @@ from .store import Store
 
 
 _FROM_SETTINGS = object()
+# A date: a `date`, or its ISO text ("2025-03-14"); None for an open end.
+Day = date | str | None
+
+
+def _day(value: Day, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    parsed = dates.iso(value)
+    if parsed is None:
+        raise InvalidQuestionError(f"'{value}' is not a date for {name}; write it as YYYY-MM-DD, e.g. 2025-03-14.")
+    return parsed
+
+
+def _empty_scope(names: Sequence[str] | None, since: date | str | None, until: date | str | None) -> str:
+    what = "no indexed article" + (f" among {', '.join(names)}" if names else "")
+    span = " and ".join(p for p in (f"on or after {since}" if since else "", f"on or before {until}" if until else "") if p)
+    return f"{what} was published {span}" if span else f"{what} matches"
 
 
 class Assistant:
@@ -103,9 +122,18 @@ class Assistant:
         return report
 
     def search(
-        self, question: str, top_k: int | None = None, sources: Sequence[str] | None = None, mode: str | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        sources: Sequence[str] | None = None,
+        mode: str | None = None,
+        since: Day = None,
+        until: Day = None,
     ) -> SearchResult:
-        return self.retriever.search(check_question(question, self.settings), top_k, self._resolve(sources), mode)
+        """Passages for `question`; `since`/`until` (dates, inclusive) keep articles published in that range."""
+        question = check_question(question, self.settings)
+        scope = self._scope(sources, since, until)
+        return self.retriever.search(question, top_k, scope, mode, prefer_recent=dates.wants_latest(question))
 
     def stream(
         self,
@@ -114,15 +142,25 @@ class Assistant:
         sources: Sequence[str] | None = None,
         top_k: int | None = None,
         mode: str | None = None,
+        since: Day = None,
+        until: Day = None,
     ) -> Iterator[str | Answer]:
         """Answer text as it is generated, then the final `Answer` (always last).
 
-        `history` is OpenAI-style messages ({"role", "content"}) of the conversation so far.
+        `history` is OpenAI-style messages ({"role", "content"}) of the conversation so far;
+        `since`/`until` (dates, inclusive) keep articles published in that range. A question about
+        the latest news prefers newer articles, and the answer says when the newest one it cites appeared.
         """
         started = time.perf_counter()
         question = check_question(question, self.settings)
+        scope = self._scope(sources, since, until)
+        if scope is not None and not scope:
+            answer = self.answerer.abstain(question, _empty_scope(sources, since, until))
+            yield answer.answer
+            yield answer
+            return
         standalone = condense(question, history, self.llm)
-        found = self.retriever.search(standalone, top_k, self._resolve(sources), mode)
+        found = self.retriever.search(standalone, top_k, scope, mode, prefer_recent=dates.wants_latest(standalone))
         for item in self.answerer.stream(standalone, found.passages):
             if isinstance(item, Answer):
                 item.question = question
@@ -138,16 +176,32 @@ class Assistant:
         sources: Sequence[str] | None = None,
         top_k: int | None = None,
         mode: str | None = None,
+        since: Day = None,
+        until: Day = None,
     ) -> Answer:
-        *_, answer = self.stream(question, history, sources, top_k, mode)
+        *_, answer = self.stream(question, history, sources, top_k, mode, since, until)
         return answer
 
     def articles(self) -> list[Article]:
         return self.store.articles()
 
-    def _resolve(self, names: Sequence[str] | None) -> list[str] | None:
-        """Indexed source names for user-given ones (`000_x.txt` finds `seeds/000_x.txt`)."""
-        return sources.resolve(names, (a.source for a in self.articles())) if names else None
+    def _scope(self, names: Sequence[str] | None, since: Day, until: Day) -> list[str] | None:
+        """The articles to search: indexed names for user-given ones (`000_x.txt` finds `seeds/000_x.txt`),
+        kept to those published in [since, until]; None for all. An article of unknown date is outside any range."""
+        since, until = _day(since, "since"), _day(until, "until")
+        if since and until and since > until:
+            raise InvalidQuestionError(f"The date range is empty: since {since} is after until {until}.")
+        if not names and since is None and until is None:
+            return None
+        articles = self.articles()
+        chosen = sources.resolve(names, (a.source for a in articles)) if names else [a.source for a in articles]
+        if since or until:
+            published = {a.source: a.published for a in articles}
+            chosen = [
+                s for s in chosen
+                if published.get(s) and (since is None or published[s] >= since) and (until is None or published[s] <= until)
+            ]
+        return chosen
 
     def article_text(self, source: str) -> str:
         """The cleaned article text that passage offsets point into."""

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import RagError
+from .fetch import is_url
 
 EXIT_USAGE = 2
 
@@ -63,7 +64,8 @@ def cmd_ingest(args) -> int:
         _print_json(report.model_dump(mode="json"))
     else:
         for f in report.files:
-            if f.status in ("skipped", "error", "duplicate", "removed"):
+            # Every URL gets its line (a feed's articles too); files only when something needs saying.
+            if f.status in ("skipped", "error", "duplicate", "removed") or is_url(f.path):
                 print(f"{f.status:>9}  {f.path}" + (f": {f.reason}" if f.reason else ""), file=sys.stderr)
         counts = ", ".join(
             f"{report.count(s)} {s}" for s in ("added", "updated", "unchanged", "duplicate", "removed", "skipped", "error") if report.count(s)
@@ -83,14 +85,21 @@ def _url_list(path: str) -> list[str]:
 
 
 def cmd_search(args) -> int:
-    result = _assistant(args).search(_question(args), top_k=args.top_k, sources=args.source, mode=args.mode)
+    result = _assistant(args).search(
+        _question(args), top_k=args.top_k, sources=args.source, mode=args.mode, since=args.since, until=args.until
+    )
     if args.json:
         _print_json(result.public())
         return 0
     for p in result.passages:
-        print(f"[{p.n}] {p.title} — {p.source} [{p.start}:{p.end}] score {p.score:.4f}")
+        print(f"[{p.n}] {p.title}{_dated(p)} — {p.source} [{p.start}:{p.end}] score {p.score:.4f}")
         print("    " + p.text.replace("\n", " ")[:400] + ("…" if len(p.text) > 400 else ""))
     return 0
+
+
+def _dated(info) -> str:
+    """", site, 2025-03-14" after a title: what the reader needs to judge how current a source is."""
+    return "".join(f", {v}" for v in (info.site, info.published) if v)
 
 
 def _print_sources(answer) -> None:
@@ -98,14 +107,16 @@ def _print_sources(answer) -> None:
         return
     print("\nSources:")
     for c in answer.citations:
-        print(f"  [{c.n}] {c.title} — {c.source} [{c.start}:{c.end}]")
+        print(f"  [{c.n}] {c.title}{_dated(c)} — {c.source} [{c.start}:{c.end}]")
         print(f"      “{c.quote}”")
 
 
 def _stream_answer(assistant, question: str, args, history=None):
     answer = None
     streamed = ""
-    for item in assistant.stream(question, history=history, sources=args.source, top_k=args.top_k):
+    for item in assistant.stream(
+        question, history=history, sources=args.source, top_k=args.top_k, since=args.since, until=args.until
+    ):
         if isinstance(item, str):
             streamed += item
             print(item, end="", flush=True)
@@ -124,7 +135,9 @@ def cmd_ask(args) -> int:
     assistant = _assistant(args)
     question = _question(args)
     if args.json:
-        _print_json(assistant.ask(question, sources=args.source, top_k=args.top_k).public())
+        _print_json(
+            assistant.ask(question, sources=args.source, top_k=args.top_k, since=args.since, until=args.until).public()
+        )
         return 0
     _stream_answer(assistant, question, args)
     return 0
@@ -159,7 +172,7 @@ def cmd_sources(args) -> int:
         _print_json([a.model_dump(mode="json") for a in articles])
         return 0
     for a in articles:
-        print(f"{a.source}\t{a.chunks} chunks\t{a.ingested_at:%Y-%m-%d %H:%M}\t{a.title}")
+        print(f"{a.source}\t{a.published or 'undated'}\t{a.chunks} chunks\t{a.title}")
     if not articles:
         print("No articles indexed yet. Run `rag ingest seeds/`.", file=sys.stderr)
     return 0
@@ -260,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="where the index lives (default: RAG_DATA_DIR or ./data)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="index files or folders (.txt .md .html .pdf)")
+    p = sub.add_parser("ingest", help="index files or folders (.txt .md .html .pdf), web pages and RSS/Atom feeds")
     p.add_argument("paths", nargs="*", help="files, folders, article URLs or RSS/Atom feed URLs")
     p.add_argument("--urls", metavar="FILE", help="also ingest the URLs listed in FILE, one per line (- for stdin)")
     p.add_argument("--ignore-robots", action="store_true", help="fetch pages even where robots.txt disallows it")
@@ -274,10 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     def add_provider(p):
         p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"], help="answer provider (default: LLM_PROVIDER)")
 
+    def scope_opts(p):
+        p.add_argument("--top-k", type=int, default=None)
+        p.add_argument("--source", action="append", help="only search this source (repeatable)")
+        p.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after this date")
+        p.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
+
     def retrieval_opts(p):
         p.add_argument("question", help="the question, or - to read it from stdin")
-        p.add_argument("--top-k", type=int, default=None)
-        p.add_argument("--source", action="append", help="only search this source file (repeatable)")
+        scope_opts(p)
         p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("search", help="show the passages retrieved for a question")
@@ -291,8 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="interactive conversation with follow-up questions")
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--source", action="append")
+    scope_opts(p)
     add_provider(p)
     p.set_defaults(func=cmd_chat)
 

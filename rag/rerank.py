@@ -20,6 +20,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 from llama_index.core.embeddings import BaseEmbedding
@@ -31,6 +32,9 @@ from .store import Store
 
 # Sentences in a window: a claim and the one that completes it.
 WINDOW_SENTENCES = 2
+# Rank-fusion constant for prefer_recent: small, so a passage must be both relevant and new to lead.
+RECENCY_K = 3
+_EPOCH = date(1970, 1, 1)
 
 
 @dataclass
@@ -140,3 +144,16 @@ def build_reranker(settings: Settings, store: Store, embedder: BaseEmbedding) ->
         case "window":
             return WindowEmbeddingReranker(store, embedder)
     raise ValueError(settings.reranker)
+
+
+def prefer_recent(passages: list[Passage], depth: int) -> list[Passage]:
+    """For "what is the latest on X?": among the `depth` most relevant passages, newer articles move up.
+
+    Relevance rank and recency rank are fused (reciprocal ranks, a small k so both count); passages
+    below `depth` and those of undated articles keep their relevance order behind the dated ones' peers.
+    """
+    head, tail = passages[:depth], passages[depth:]
+    by_date = sorted(range(len(head)), key=lambda i: (head[i].published is None, -(head[i].published or _EPOCH).toordinal()))
+    date_rank = {i: r for r, i in enumerate(by_date)}
+    fused = sorted(range(len(head)), key=lambda i: -(1 / (RECENCY_K + i) + 1 / (RECENCY_K + date_rank[i])))
+    return [head[i] for i in fused] + tail

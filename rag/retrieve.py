@@ -23,6 +23,7 @@ from .context import ContextBuilder
 from .errors import EmptyIndexError, InvalidQuestionError
 from .models import Passage, SearchResult, article_info
 from .rerank import NoReranker, Reranker, build_reranker
+from .rerank import prefer_recent as recency
 from .store import Store
 from .text import bm25_tokenize, match_text
 
@@ -159,7 +160,10 @@ class Retriever:
         top_k: int | None = None,
         sources: Sequence[str] | None = None,
         mode: str | None = None,
+        prefer_recent: bool = False,
     ) -> SearchResult:
+        """The passages for `question`; `sources` limits the articles searched (an empty list: none),
+        `prefer_recent` moves newer relevant articles up (see `rerank.prefer_recent`)."""
         started = time.perf_counter()
         top_k = top_k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
@@ -169,6 +173,8 @@ class Retriever:
         total = self.store.chunk_count()
         if not total:
             raise EmptyIndexError(self.store.where)
+        if sources is not None and not sources:
+            return SearchResult(question=question, passages=[], retrieve_ms=(time.perf_counter() - started) * 1000)
 
         vector = self.embedder.get_query_embedding(question) if mode in ("hybrid", "dense") else None
         # Both retrievers read one snapshot of the corpus; if an ingest commits meanwhile, read again,
@@ -214,6 +220,8 @@ class Retriever:
             for cid, e in ranked
         ]
         passages = self.reranker.rerank(question, vector, passages)
+        if prefer_recent:
+            passages = recency(passages, 2 * top_k)
         if budget:
             passages = self.context.build(question, passages, budget, top_k)
         else:

@@ -56,6 +56,7 @@ CSS = """
 .nd-card-n { flex: none; font-size: .75em; padding: 0 .45em; border-radius: 6px; background: var(--color-accent); color: white; }
 .nd-card-meta { display: flex; gap: .8em; align-items: center; font-size: .8em; opacity: .8; margin: .15em 0 .3em; flex-wrap: wrap; }
 .nd-card-meta code { font-size: .95em; }
+.nd-card-about { font-size: .8em; opacity: .85; margin: .1em 0; overflow-wrap: anywhere; }
 .nd-card-quote { margin: 0 !important; padding: 0 0 0 .2em !important; border: none !important; font-size: .9em; line-height: 1.5; }
 .nd-card mark, .nd-article mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 3px; }
 .nd-notfound { display: flex; gap: .7em; align-items: flex-start; padding: .6em .8em; border-radius: 8px;
@@ -125,7 +126,7 @@ class _Handlers:
 
     # --- chat ---
 
-    def respond(self, question: str, session: dict | None, top_k, sources):
+    def respond(self, question: str, session: dict | None, top_k, sources, since: str = "", until: str = ""):
         session = session or _new_session()
         question = (question or "").strip()
         messages = list(session["messages"])
@@ -143,6 +144,8 @@ class _Handlers:
                 history=session["history"],
                 sources=list(sources) if sources else None,
                 top_k=int(top_k) if top_k else None,
+                since=(since or "").strip() or None,
+                until=(until or "").strip() or None,
             ):
                 if isinstance(item, Answer):
                     answer = item
@@ -168,10 +171,21 @@ class _Handlers:
     def clear(self):
         return [], _new_session(), ""
 
-    def api_ask(self, question: str, sources: list[str] | None = None, top_k: int | None = None) -> tuple[str, dict]:
-        """Answer one question (no conversation). Returns the answer text and {abstained, citations, provider}."""
+    def api_ask(
+        self,
+        question: str,
+        sources: list[str] | None = None,
+        top_k: int | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> tuple[str, dict]:
+        """Answer one question (no conversation). Returns the answer text and {abstained, citations, provider}.
+
+        `since`/`until` (YYYY-MM-DD) keep articles published in that range."""
         try:
-            answer = self.assistant.ask(question, sources=sources or None, top_k=top_k or None)
+            answer = self.assistant.ask(
+                question, sources=sources or None, top_k=top_k or None, since=since or None, until=until or None
+            )
         except RagError as e:
             raise gr.Error(str(e), print_exception=False) from None
         except Exception:
@@ -323,17 +337,20 @@ def build_app(assistant) -> gr.Blocks:
                                 info="Empty: all articles.",
                                 elem_id="nd-source-filter",
                             )
+                            with gr.Row():
+                                since = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD", elem_id="nd-since")
+                                until = gr.Textbox(label="to", placeholder="YYYY-MM-DD", elem_id="nd-until")
             with gr.Tab("Sources", id="sources"):
                 with gr.Row():
                     count = gr.Markdown("", elem_id="nd-count")
                     refresh = gr.Button("Refresh", size="sm", scale=0, min_width=100, elem_id="nd-refresh")
                 table = gr.Dataframe(
-                    headers=["Title", "File", "Chunks", "Ingested at"],
-                    datatype=["str", "str", "number", "str"],
+                    headers=["Title", "Source", "Published", "Chunks"],
+                    datatype=["str", "str", "str", "number"],
                     value=[],
                     interactive=False,
                     wrap=True,
-                    column_widths=["50%", "26%", "8%", "16%"],
+                    column_widths=["48%", "30%", "13%", "9%"],
                     elem_id="nd-sources-table",
                     label="Indexed articles",
                 )
@@ -362,7 +379,7 @@ def build_app(assistant) -> gr.Blocks:
         # --- events ---
         chat_io = dict(
             fn=h.respond,
-            inputs=[question, session, top_k, source_filter],
+            inputs=[question, session, top_k, source_filter, since, until],
             outputs=[chatbot, session, question],
             api_name="chat",
             show_progress="hidden",

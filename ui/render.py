@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import quote, unquote
 
 from rag.models import Answer, Article, Citation, FileOutcome, Passage
+from rag.fetch import is_url
 
 # How much article text a citation card shows around the cited span.
 CARD_CONTEXT_CHARS = 260
@@ -174,11 +175,20 @@ def _card(turn: int, n: int, cites: list[Citation], passages: Sequence[Passage])
         f'<div class="nd-card" id="{card_id(turn, n)}">'
         f'<div class="nd-card-head"><span class="nd-card-n">{n}</span>'
         f'<span class="nd-card-title">{esc(first.title)}</span></div>'
+        f"{_about(first)}"
         f'<div class="nd-card-meta"><code class="nd-card-source">{esc(first.source)}</code>'
         f'<a class="nd-open" href="{esc(open_link)}" title="Show the whole article in the Sources tab">open in article ↗</a></div>'
         f'<blockquote class="nd-card-quote">{quote_html}</blockquote>'
         "</div>"
     )
+
+
+def _about(c: Citation) -> str:
+    """Site · author · date · link of the cited article, whichever are known."""
+    parts = [esc(v) for v in (c.site, c.author, f"{c.published:%b} {c.published.day}, {c.published.year}" if c.published else None) if v]
+    if c.url and is_url(c.url):  # never a javascript: link from a saved page's metadata
+        parts.append(f'<a class="nd-card-url" href="{esc(c.url)}" target="_blank" rel="noopener noreferrer">{esc(c.url)}</a>')
+    return f'<div class="nd-card-about">{" · ".join(parts)}</div>' if parts else ""
 
 
 def render_answer(answer: Answer, turn: int) -> str:
@@ -220,7 +230,7 @@ def render_user(question: str) -> str:
 
 def article_rows(articles: Sequence[Article]) -> list[list]:
     return [
-        [a.title, a.source, a.chunks, a.ingested_at.astimezone().strftime("%Y-%m-%d %H:%M")]
+        [a.title, a.source, a.published.isoformat() if a.published else "", a.chunks]
         for a in sorted(articles, key=lambda a: a.title.lower())
     ]
 
