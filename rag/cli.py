@@ -84,6 +84,27 @@ def _url_list(path: str) -> list[str]:
     return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
 
 
+def cmd_watch(args) -> int:
+    from .watch import Watcher, parse_every
+
+    watcher = Watcher(
+        _assistant(args),
+        args.targets,
+        every=parse_every(args.every),
+        debounce_ms=args.debounce_ms,
+        log=lambda line: print(line, flush=True),
+        respect_robots=not args.ignore_robots,
+        follow_links=args.follow_links,
+    )
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        pass
+    # Articles are committed whole: whatever was being written when stopped is simply not there yet.
+    print("stopped", flush=True)
+    return 0
+
+
 def cmd_search(args) -> int:
     result = _assistant(args).search(
         _question(args), top_k=args.top_k, sources=args.source, mode=args.mode, since=args.since, until=args.until
@@ -283,6 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log every write and commit to stderr")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("watch", help="keep the index in sync with folders and feeds (Ctrl-C to stop)")
+    p.add_argument("targets", nargs="+", help="folders or files to watch, and RSS/Atom feed URLs to re-poll")
+    p.add_argument("--every", default="15m", help="how often to re-poll feeds, e.g. 30s, 15m, 1h (default 15m)")
+    p.add_argument("--debounce-ms", type=int, default=2000, help="longest wait to gather a burst of file changes into one batch")
+    p.add_argument("--ignore-robots", action="store_true", help="fetch pages even where robots.txt disallows it")
+    p.add_argument("--follow-links", action="store_true", help="also read symbolic links that lead outside the folder")
+    p.set_defaults(func=cmd_watch)
 
     def add_provider(p):
         p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"], help="answer provider (default: LLM_PROVIDER)")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -55,24 +56,46 @@ class Store:
             if settings.chroma.host
             else f"the index at {settings.chroma_path}"
         )
+        self._lock = threading.Lock()
+        self._open()
+        self._check_embedder()
+        self.write_lock = WriteLock(
+            settings.data_dir, settings.write_lock_timeout, self._where, enabled=not settings.chroma.host
+        )
+        self._view: tuple[str, dict[str, str]] | None = None
+        # Corpus versions this Store committed, and the last one it saw (see `_follow`).
+        self._own_versions: deque[str] = deque(maxlen=64)
+        self._seen_version: str | None = None
+        self._view_chunks = 0
+
+    def _open(self) -> None:
+        settings = self.settings
         self._client = self._guard(self._connect)
         self.chunks = self._guard(
             lambda: self._client.get_or_create_collection(
                 settings.collection,
                 embedding_function=None,
-                metadata={"hnsw:space": "cosine", "embedder": embedder_id},
+                metadata={"hnsw:space": "cosine", "embedder": self.embedder_id},
             )
         )
         self.registry = self._guard(
             lambda: self._client.get_or_create_collection(f"{settings.collection}-docs", embedding_function=None)
         )
-        self._check_embedder()
-        self.write_lock = WriteLock(
-            settings.data_dir, settings.write_lock_timeout, self._where, enabled=not settings.chroma.host
-        )
-        self._lock = threading.Lock()
-        self._view: tuple[str, dict[str, str]] | None = None
-        self._view_chunks = 0
+
+    def _follow(self, version: str) -> None:
+        """Reopens an embedded index that another process has committed to since we last looked.
+
+        Embedded Chroma keeps each process's vector index in memory; a second process's writes
+        reach this one's metadata at once but not its vector index, whose queries then fail or miss
+        the new chunks (`rag serve` beside `rag watch` or `rag ingest`). Opening the client again
+        loads the index as it is on disk. A Chroma server has one index for all and needs none of this.
+        """
+        with self._lock:
+            seen, self._seen_version = self._seen_version, version
+            if self.settings.chroma.host or seen is None or version == seen or version in self._own_versions:
+                return
+            self._client.close()
+            self._open()
 
     @property
     def where(self) -> str:
@@ -126,6 +149,7 @@ class Store:
     def committed(self) -> tuple[str, dict[str, str]]:
         """(corpus version, {source: content hash}) of the committed articles, cached per version."""
         version = self.version()
+        self._follow(version)
         with self._lock:
             if self._view and self._view[0] == version:
                 return self._view
@@ -269,7 +293,9 @@ class Store:
         self._guard(lambda: self.chunks.delete(where={"source": source}))
 
     def _bump(self, ids: list[str], metas: list[dict], texts: list[str]) -> None:
-        stamp = {"version": uuid.uuid4().hex, "updated_at": datetime.now(timezone.utc).isoformat(), "naming": NAMING}
+        version = uuid.uuid4().hex
+        self._own_versions.append(version)
+        stamp = {"version": version, "updated_at": datetime.now(timezone.utc).isoformat(), "naming": NAMING}
         self._guard(
             lambda: self.registry.upsert(
                 ids=[*ids, CORPUS_ID],
