@@ -93,16 +93,20 @@ class Watcher:
     def apply(self, changed: Iterable[Path]) -> None:
         """One batch: files that exist are (re)ingested, under the watched folder they belong to; the rest removed."""
         changed = set(changed)
+        batch = IngestReport()
         present = sorted(p for p in changed if p.is_file())
         for root in self.paths:
             mine = [p for p in present if p == root or root in p.parents]
             if mine:
                 present = [p for p in present if p not in mine]
                 within = root if root.is_dir() else None
-                self._report(self.assistant.ingest(mine, within=within, follow_links=self.follow_links), "")
+                report = self.assistant.ingest(mine, within=within, follow_links=self.follow_links)
+                batch.files += report.files
+                batch.chunks_embedded += report.chunks_embedded
         gone = [p for p in changed if not p.exists()]
         if gone:
-            self._show(self.assistant.ingestor.forget(gone))
+            batch.files += self.assistant.ingestor.forget(gone)
+        self._report(batch, f"batch of {len(changed)} changes:")
 
     def _wanted(self, change, path: str) -> bool:
         """Article files, and any deletion (a deleted folder takes its articles with it); nothing hidden."""
