@@ -209,8 +209,10 @@ class Answerer:
         )
 
     def abstain(self, question: str, reason: str) -> Answer:
-        """The answer when there is nothing to search (e.g. no article in the date range asked for)."""
-        return self._abstain(question, [], time.perf_counter(), reason)
+        """The answer when there is nothing to search (e.g. no article in the date range asked for): it says why."""
+        answer = self._abstain(question, [], time.perf_counter(), reason)
+        answer.answer = f"{reason[0].upper()}{reason[1:]}, so there is nothing to answer from."
+        return answer
 
     def _abstain(self, question: str, passages: list[Passage], started: float, reason: str) -> Answer:
         return Answer(

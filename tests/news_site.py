@@ -108,35 +108,39 @@ def _comments() -> str:
 
 
 def render(slug: str, base: str) -> str:
-    a = ARTICLES[slug]
-    body = "\n".join(f"<p>{p}</p>" for p in a["paragraphs"])
+    return page(base=base, slug=slug, **ARTICLES[slug])
+
+
+def page(title: str, author: str, published: str, site: str, shape: str, paragraphs: list[str], base: str, slug: str) -> str:
+    """An article page in one of the shapes news sites use, wrapped in their usual furniture."""
+    body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
     canonical = f'<link rel="canonical" href="{base}/news/{slug}">'
     head, top = "", ""
-    if a["shape"] == "jsonld":
+    if shape == "jsonld":
         ld = {
             "@context": "https://schema.org",
             "@type": "NewsArticle",
-            "headline": a["title"],
-            "datePublished": a["published"] + "T08:30:00Z",
-            "author": {"@type": "Person", "name": a["author"]},
-            "publisher": {"@type": "Organization", "name": a["site"]},
+            "headline": title,
+            "datePublished": published + "T08:30:00Z",
+            "author": {"@type": "Person", "name": author},
+            "publisher": {"@type": "Organization", "name": site},
         }
-        head = f'<script type="application/ld+json">{json.dumps(ld)}</script><meta property="og:site_name" content="{a["site"]}">'
+        head = f'<script type="application/ld+json">{json.dumps(ld)}</script><meta property="og:site_name" content="{site}">'
         extra = _related() + _comments()
-    elif a["shape"] == "opengraph":
+    elif shape == "opengraph":
         head = (
-            f'<meta property="og:title" content="{a["title"]}"><meta property="og:site_name" content="{a["site"]}">'
-            f'<meta property="og:type" content="article"><meta property="article:published_time" content="{a["published"]}T06:00:00+02:00">'
-            f'<meta name="author" content="{a["author"]}">'
+            f'<meta property="og:title" content="{title}"><meta property="og:site_name" content="{site}">'
+            f'<meta property="og:type" content="article"><meta property="article:published_time" content="{published}T06:00:00+02:00">'
+            f'<meta name="author" content="{author}">'
         )
         extra = '<div class="newsletter"><p>Subscribe to our newsletter for the morning briefing.</p></div>' + _related()
     else:
-        top = f'<p class="byline">By {a["author"]}</p><p><time datetime="{a["published"]}">{a["published"]}</time></p>'
-        head = f'<meta property="og:site_name" content="{a["site"]}">'
+        top = f'<p class="byline">By {author}</p><p><time datetime="{published}">{published}</time></p>'
+        head = f'<meta property="og:site_name" content="{site}">'
         extra = _related() + _comments()
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{a["title"]} | {a["site"]}</title>
-{canonical}{head}</head><body>{_COOKIES}<header><a href="/">{a["site"]}</a>{_MENU}</header>
-<main><article><h1>{a["title"]}</h1>{top}{body}</article>{extra}</main>{_FOOTER}</body></html>"""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} | {site}</title>
+{canonical}{head}</head><body>{_COOKIES}<header><a href="/">{site}</a>{_MENU}</header>
+<main><article><h1>{title}</h1>{top}{body}</article>{extra}</main>{_FOOTER}</body></html>"""
 
 
 def wire(n: int) -> str:

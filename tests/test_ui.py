@@ -414,3 +414,43 @@ def test_two_browser_sessions_do_not_share_history(app_url, playwright_api):
         assert two.locator("#nd-chat .nd-card").count() >= 1
     finally:
         browser.close()
+
+
+@pytest.mark.browser
+def test_date_range_and_article_details_in_chromium(playwright_api, tmp_path, embedder):
+    from rag.assistant import Assistant
+    from rag.config import LLMSettings, Settings
+    from tests.news_site import NewsSite
+    from ui.app import build_app
+
+    question = "Who wrote the article about the Hill Street bakery closing?"
+    with NewsSite() as site:
+        assistant = Assistant(Settings(data_dir=tmp_path / "data", llm=LLMSettings(provider="extractive")), embedder=embedder)
+        assert assistant.ingest([site.url("/feed.xml")]).count("added") == 3
+        demo = build_app(assistant)
+        port = free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        browser = _browser(playwright_api)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("#nd-question textarea", timeout=TIMEOUT_MS)
+            _ask(page, question)
+            card = page.locator("#nd-chat .nd-answer").last.locator(".nd-card").first
+            about = card.locator(".nd-card-about").inner_text()
+            assert "Hillside Herald" in about and "Aiko Tanaka" in about and "May 20, 2025" in about, about
+            assert card.locator("a.nd-card-url").get_attribute("href") == site.url("/news/bakery")
+
+            # Only articles from June on: the bakery story (May 20) is out of range, and the notice says so.
+            page.fill("#nd-since textarea, #nd-since input", "2025-06-01")
+            _ask(page, question)
+            notice = page.locator("#nd-chat .nd-notfound").last
+            assert "on or after 2025-06-01" in notice.inner_text()
+            page.fill("#nd-since textarea, #nd-since input", "2025-05-01")
+            page.fill("#nd-until textarea, #nd-until input", "2025-05-31")
+            _ask(page, question)
+            assert "Aiko Tanaka" in page.locator("#nd-chat .nd-answer").last.inner_text()
+            page.screenshot(path=str(tmp_path / "dates.png"), full_page=True)
+        finally:
+            browser.close()
+            demo.close()

@@ -126,7 +126,7 @@ class _Handlers:
 
     # --- chat ---
 
-    def respond(self, question: str, session: dict | None, top_k, sources, since: str = "", until: str = ""):
+    def respond(self, question: str, session: dict | None, top_k, sources, since: str | None = None, until: str | None = None):
         session = session or _new_session()
         question = (question or "").strip()
         messages = list(session["messages"])
