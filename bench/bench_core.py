@@ -1,6 +1,10 @@
 """Core benchmark: ingest throughput vs the raw embedder, re-ingest, retrieval latency and quality.
 
-    python bench/bench_core.py [--copies 8] [--dataset tests/data/seed_dev.jsonl]
+    python bench/bench_core.py [--copies 8] [--dataset tests/data/seed_dev.jsonl] [--html]
+
+`--html` writes each article as a news page instead (JSON-LD / OpenGraph / byline shapes with
+menus, cookie banners, related links and comments: tests/news_site.py) and also times the page
+extraction (trafilatura) alone: it must not become the bottleneck next to the embedder.
 
 Prints a table; it is a benchmark, not a test (timings depend on the machine).
 """
@@ -21,7 +25,11 @@ sys.path.insert(0, str(REPO))
 from rag import Assistant, Settings  # noqa: E402
 from rag.config import LLMSettings  # noqa: E402
 from rag.evaluate import source_rank  # noqa: E402
+from rag.readers import read_html  # noqa: E402
 from rag.text import match_text  # noqa: E402
+from tests.news_site import page  # noqa: E402
+
+SHAPES = ("jsonld", "opengraph", "byline")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -29,14 +37,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def make_corpus(folder: Path, copies: int) -> None:
+def make_corpus(folder: Path, copies: int, html: bool = False) -> None:
     """The seeds, plus edited copies (a distinct first line each) so the corpus is big enough to time."""
     folder.mkdir(parents=True)
-    for seed in sorted((REPO / "seeds").glob("*.txt")):
+    for s, seed in enumerate(sorted((REPO / "seeds").glob("*.txt"))):
         text = seed.read_text()
-        (folder / seed.name).write_text(text)
-        for i in range(1, copies):
-            (folder / f"copy{i:03d}_{seed.name}").write_text(f"Edition {i} of this report.\n\n{text}")
+        for i in range(copies):
+            body = f"Edition {i} of this report.\n\n{text}" if i else text
+            name = f"copy{i:03d}_{seed.name}" if i else seed.name
+            if html:
+                paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
+                body = page(paragraphs[0][:90], "Jane Example", f"2025-0{1 + i % 9}-1{s}", "Example News",
+                            SHAPES[(s + i) % 3], paragraphs[1:], "https://news.example", name)
+                name = name.replace(".txt", ".html")
+            (folder / name).write_text(body)
 
 
 def main() -> None:
@@ -44,11 +58,17 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=8, help="copies of each seed (1 = seeds only)")
     parser.add_argument("--dataset", default=str(REPO / "tests/data/seed_dev.jsonl"))
     parser.add_argument("--queries", type=int, default=200, help="retrieval latency samples")
+    parser.add_argument("--html", action="store_true", help="articles as news pages (.html) instead of text")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
-        make_corpus(corpus, args.copies)
+        make_corpus(corpus, args.copies, args.html)
+        pages = sorted(corpus.glob("*.html"))
+        t0 = time.perf_counter()
+        for path in pages:
+            read_html(path.read_bytes())
+        extract_s = time.perf_counter() - t0
         settings = Settings(data_dir=Path(tmp) / "data", llm=LLMSettings(provider="extractive"))
         assistant = Assistant(settings)
         assistant.embedder.embed(["warm up"])
@@ -112,6 +132,9 @@ def main() -> None:
     print(f"{'pipeline throughput':<34}{chunks / first_s:>8.1f} ch/s")
     print(f"{'embedder alone (same texts)':<34}{len(texts) / raw_s:>8.1f} ch/s")
     print(f"{'pipeline overhead':<34}{100 * (first_s - raw_s) / first_s:>10.1f} %")
+    print(f"{'pipeline / embedder throughput':<34}{100 * raw_s / first_s:>10.1f} %")
+    if pages:
+        print(f"{'page extraction alone':<34}{1000 * extract_s / len(pages):>7.1f} ms/page ({len(pages)} pages)")
     print(f"{'re-ingest, unchanged':<34}{reingest_s:>10.3f} s  ({first_s / reingest_s:.0f}x faster)")
     print()
     print(f"{'mode':<8}{'hit@5':>8}{'MRR@10':>8}{'p50 ms':>9}{'p95 ms':>9}")
