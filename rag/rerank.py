@@ -155,5 +155,6 @@ def prefer_recent(passages: list[Passage], depth: int) -> list[Passage]:
     head, tail = passages[:depth], passages[depth:]
     by_date = sorted(range(len(head)), key=lambda i: (head[i].published is None, -(head[i].published or _EPOCH).toordinal()))
     date_rank = {i: r for r, i in enumerate(by_date)}
-    fused = sorted(range(len(head)), key=lambda i: -(1 / (RECENCY_K + i) + 1 / (RECENCY_K + date_rank[i])))
+    # Ties go to the newer passage: the question asked for the latest.
+    fused = sorted(range(len(head)), key=lambda i: (-(1 / (RECENCY_K + i) + 1 / (RECENCY_K + date_rank[i])), date_rank[i]))
     return [head[i] for i in fused] + tail

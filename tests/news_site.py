@@ -178,6 +178,11 @@ class NewsSite:
         self.slow_seconds = 3.0
         self.huge_bytes = 3_000_000
         self.requests: list[tuple[str, dict[str, str]]] = []
+        # `/wire/` pages: seconds each reply takes, and the most of them ever in flight at once.
+        self.wire_delay = 0.0
+        self.wire_peak = 0
+        self._wire_now = 0
+        self._wire_lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -220,7 +225,15 @@ class NewsSite:
                 if path.startswith("/news/") and path[6:] in ARTICLES:
                     return self._page(render(path[6:], site.base))
                 if path.startswith("/wire/") and path[6:].isdigit():
-                    return self._page(wire(int(path[6:])))
+                    with site._wire_lock:
+                        site._wire_now += 1
+                        site.wire_peak = max(site.wire_peak, site._wire_now)
+                    try:
+                        time.sleep(site.wire_delay)
+                        return self._page(wire(int(path[6:])))
+                    finally:
+                        with site._wire_lock:
+                            site._wire_now -= 1
                 if path.startswith("/private/"):
                     return self._page(render("bakery", site.base))
                 if path == "/feed.xml":

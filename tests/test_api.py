@@ -123,6 +123,18 @@ def test_search(client):
     assert set(body["passages"][0]) == {"n", "source", "title", "author", "published", "url", "site", "text", "score", "start", "end"}
 
 
+def test_publication_date_range(client):
+    # Only seed 001 states a date ("Dec 12" under its byline, its year from the file's time).
+    r = client.post("/api/search", json={"question": LAYOFFS, "since": "2000-01-01"})
+    assert r.status_code == 200, r.text
+    found = {p["source"] for p in r.json()["passages"]}
+    assert found == {"seeds/001_8c60345e6fa449dd.txt"}
+    assert all(p["published"].endswith("-12-12") for p in r.json()["passages"])
+    r = client.post("/api/ask", json={"question": LAYOFFS, "until": "2000-01-01"})
+    assert r.status_code == 200 and r.json()["abstained"] and "on or before 2000-01-01" in r.json()["reason"]
+    assert_error(client.post("/api/search", json={"question": LAYOFFS, "since": "last week"}), 422)
+
+
 def test_sources(client):
     r = client.get("/api/sources")
     assert r.status_code == 200

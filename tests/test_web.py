@@ -199,3 +199,12 @@ def test_cli_ingest_urls_and_dates(site, tmp_path):
     assert found["passages"][0]["site"] == "Valley Courier" and found["passages"][0]["published"] == "2025-04-02"
     bad = _rag("search", "--until", "soon", "water", data_dir=data)
     assert bad.returncode != 0 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_requests_to_one_host_are_limited(site, web_assistant):
+    site.wire_delay = 0.15
+    assistant = web_assistant(per_host=2, workers=8)
+    report = assistant.ingest([site.url("/feed50.xml")])
+    assert report.count("added") == 50
+    # Concurrent, but never more than two at once to the one host.
+    assert site.wire_peak == 2
