@@ -135,7 +135,10 @@ class CitationChecker:
         # Sharing words is not enough: every figure and name of the sentence must be in the passage,
         # so "Meta paid $20 billion" is not supported by a passage that says $14 billion.
         supported = (lexical >= LEXICAL_SUPPORT or semantic >= SEMANTIC_SUPPORT) and not tx.unsupported_facts(sentence, passage.text)
-        return supported, best_span, max(lexical, semantic)
+        # Strength is what passages competing for one sentence are ranked by, so it is one measure for
+        # all of them: the best sentence's cosine when embeddings were computed (they are, for every
+        # passage, whenever a sentence needed them), else the share of words.
+        return supported, best_span, semantic if embeds is not None else lexical
 
 
 def complete_prefix(text: str) -> str:

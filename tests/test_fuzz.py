@@ -136,3 +136,33 @@ def test_answer_sentences_keep_abbreviations_and_trailing_markers():
         ("It paid $14.3 billion.", [1, 2]),
         ("Next came layoffs.", [3]),
     ]
+
+
+class _Vectors:
+    """A stand-in embedder for one unit test: fixed vectors for fixed sentences."""
+
+    def __init__(self, table: dict[str, list[float]]):
+        self.table = table
+
+    def embed(self, texts):
+        import numpy as np
+
+        return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+def test_competing_passages_are_ranked_on_one_scale():
+    from rag.citations import CitationChecker
+    from rag.models import Passage
+
+    sentence = "The new line opens in 2031."
+    # [1] shares every word but says something else; [2] says the same in other words.
+    wordy = "The new line opens in 2031 only if the old line closes."
+    close = "Trams will start running on the route in 2031."
+    passages = [
+        Passage(n=n, chunk_id=f"c{n}", source=f"s{n}", title="t", text=text, start=0, end=len(text), score=1.0)
+        for n, text in ((1, wordy), (2, close))
+    ]
+    checker = CitationChecker(_Vectors({sentence: [1.0, 0.0], wordy: [0.6, 0.8], close: [0.95, 0.312]}))
+    checked = checker.check(sentence, passages)  # no marker: the checker attributes it
+    # Words alone would pick [1] (all its words are there); by the one measure both have, [2] is closer.
+    assert [c.n for c in checked.citations] == [2], checked.warnings

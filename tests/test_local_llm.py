@@ -22,10 +22,8 @@ from rag.config import LLMSettings, Settings
 from rag.errors import ModelFileError, RagError
 from rag.llm import LOCAL_MODEL_FILE
 
-REPO = Path(__file__).resolve().parents[1]
-# Read now: the autouse fixture in conftest clears RAG_* variables before each test runs.
-_MODEL_ENV = os.environ.get("RAG_TEST_LOCAL_MODEL")
-MODEL = Path(_MODEL_ENV).expanduser().resolve() if _MODEL_ENV else REPO / "data" / "models" / LOCAL_MODEL_FILE
+from tests.llama_server import LOCAL_GGUF as MODEL
+from tests.llama_server import REPO
 
 
 # --------------------------------------------------------------------------- assembly, with tiny fake wheels
