@@ -18,6 +18,7 @@ from .citations import MARKER, CitationChecker, complete_prefix
 from .config import Settings
 from .errors import InvalidQuestionError
 from .models import Answer, Citation, Passage, Timings
+from .rerank import QuestionTerms
 
 NOT_FOUND_TEXT = "I could not find this in the articles."
 # What a model writes to abstain; kept short and unusual so a prefix is easy to spot mid-stream.
@@ -58,6 +59,9 @@ _PRONOUN = re.compile(r"\b(he|she|him|his|her|hers|they|them|their|it|its|this|t
 _PROPER = re.compile(r"\b(?:[A-Z][\w’'\-]+(?:\s+(?:[A-Z][\w’'\-]+|of|de|van|von|al))*)")
 
 
+_NOT_FOUND_JSON = re.compile(r'"found"\s*:\s*false')
+
+
 def check_question(question: str, settings: Settings) -> str:
     if not isinstance(question, str):
         raise InvalidQuestionError("The question must be text.")
@@ -73,15 +77,27 @@ def check_question(question: str, settings: Settings) -> str:
     return cleaned
 
 
-def format_passages(passages: Sequence[Passage]) -> str:
-    return "\n\n".join(
-        f"[{p.n}] (from \"{p.title}\"{f', published {p.published.isoformat()}' if p.published else ''})\n{p.text}"
-        for p in passages
-    )
+# Sentences of each passage the evidence prompt keeps: the window holding most of the question.
+EVIDENCE_SENTENCES = 3
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[dict]:
-    user = f"Passages:\n\n{format_passages(passages)}\n\nQuestion: {question}"
+def format_passages(question: str, passages: Sequence[Passage], evidence: bool = False) -> str:
+    """The numbered passages the model reads: whole, or (`evidence`) each one's best few sentences."""
+    terms = QuestionTerms(question, passages) if evidence else None
+    blocks = []
+    for i, p in enumerate(passages):
+        text = p.text
+        if terms is not None:
+            window = terms.best_window(i, EVIDENCE_SENTENCES)
+            text = p.text[window.start : window.end] or p.text
+        dated = f", published {p.published.isoformat()}" if p.published else ""
+        blocks.append(f"[{p.n}] (from \"{p.title}\"{dated})\n{text.strip()}")
+    return "\n\n".join(blocks)
+
+
+def build_messages(question: str, passages: Sequence[Passage], evidence: bool = False) -> list[dict]:
+    """The fixed instructions first (a server's prompt cache reuses them), then the passages and the question."""
+    user = f"Passages:\n\n{format_passages(question, passages, evidence)}\n\nQuestion: {question}"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
@@ -145,45 +161,64 @@ class Answerer:
         yield answer.answer
         yield answer
 
+    def _messages(self, question: str, passages: list[Passage]) -> list[dict]:
+        return build_messages(question, passages, evidence=self.settings.llm.prompt == "evidence")
+
     def _json(self, question, passages, started):
-        messages = build_messages(question, passages)
+        """The local model answers in grammar-constrained JSON, evidence first; the `answer` field is
+        streamed a checked sentence at a time as it is generated, as `_streamed` does."""
+        messages = self._messages(question, passages)
         messages[0]["content"] += "\n" + JSON_INSTRUCTIONS
-        raw = self.llm.complete(messages, json_schema=JSON_SCHEMA)
+        raw, shown = "", ""
+        for piece in self.llm.stream(messages, json_schema=JSON_SCHEMA):
+            raw += piece
+            # `found` precedes `answer`: nothing is shown of an answer the model says it did not find.
+            if not _NOT_FOUND_JSON.search(raw):
+                delta, shown = self._checked_delta(partial_field(raw, "answer"), shown, passages)
+                if delta:
+                    yield delta
         try:
             data = json.loads(raw)
+            # Small models often list the numbers in `citations` and leave the text bare: the checker then
+            # attributes each sentence to the passage that supports it, as it did while streaming.
             found, text = bool(data.get("found")) and bool(str(data.get("evidence", "")).strip()), str(data.get("answer", ""))
-            # Small models often list the numbers in `citations` and leave the text bare.
-            if not MARKER.search(text):
-                text = text.rstrip() + "".join(f" [{n}]" for n in data.get("citations") or [] if isinstance(n, int))
         except (json.JSONDecodeError, AttributeError):
             found, text = ABSTAIN_TOKEN not in raw, raw
         if not found or not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return
-        answer = self._finish(question, text, passages, started)
-        yield answer.answer
-        yield answer
+        yield from self._close(question, text, passages, started, shown)
 
     def _streamed(self, question, passages, started):
         """Streams the answer a sentence at a time, each only once the checker has passed it: a
         client that joins the pieces has exactly the checked answer, never a removed sentence."""
         text, shown = "", ""
-        for piece in self.llm.stream(build_messages(question, passages)):
+        for piece in self.llm.stream(self._messages(question, passages)):
             text += piece
             head = text.lstrip()
             # Hold text back while it is, or could still become, the abstain token.
             if ABSTAIN_TOKEN.startswith(head) or head.startswith(ABSTAIN_TOKEN):
                 continue
-            done = complete_prefix(text)
-            if done:
-                checked = self.checker.check(done, passages, keep_format=False).answer
-                # Checked sentences are joined with spaces, so each delta brings its own separator.
-                if len(checked) > len(shown) and checked.startswith(shown):
-                    yield checked[len(shown) :]
-                    shown = checked
+            delta, shown = self._checked_delta(text, shown, passages)
+            if delta:
+                yield delta
         if not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return
+        yield from self._close(question, text, passages, started, shown)
+
+    def _checked_delta(self, text: str, shown: str, passages: list[Passage]) -> tuple[str, str]:
+        """What to show next of a growing answer: its complete sentences, checked, beyond `shown`."""
+        done = complete_prefix(text) if text else ""
+        if done:
+            checked = self.checker.check(done, passages, keep_format=False).answer
+            # Checked sentences are joined with spaces, so each delta brings its own separator.
+            if len(checked) > len(shown) and checked.startswith(shown):
+                return checked[len(shown) :], checked
+        return "", shown
+
+    def _close(self, question, text, passages, started, shown):
+        """The rest of a streamed answer once generation ends, then the final checked Answer."""
         answer = self._finish(question, text, passages, started, keep_format=False)
         if not answer.abstained and answer.answer.startswith(shown) and len(answer.answer) > len(shown):
             yield answer.answer[len(shown) :]
@@ -233,3 +268,22 @@ def _dated(citations: Sequence[Citation]) -> str:
         return ""
     newest = max(dated, key=lambda c: c.published)
     return f" (The newest article cited, [{newest.n}], was published on {newest.published:%B} {newest.published.day}, {newest.published.year}.)"
+
+
+def partial_field(raw: str, field: str) -> str:
+    """The text of a JSON string field as far as a model has generated it ("" before it starts)."""
+    m = re.search(rf'"{field}"\s*:\s*"', raw)
+    if not m:
+        return ""
+    body, escaped = [], False
+    for ch in raw[m.end() :]:
+        if escaped:
+            body.append({"n": "\n", "t": "\t", "r": "", "b": "", "f": ""}.get(ch, ch))
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            break
+        else:
+            body.append(ch)
+    return "".join(body)

@@ -304,9 +304,13 @@ class LocalLlama:
             out = self._llama.create_chat_completion(messages=messages, **self._options(max_tokens), **extra)
         return out["choices"][0]["message"]["content"] or ""
 
-    def stream(self, messages: list[Message], *, max_tokens: int | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], *, max_tokens: int | None = None, json_schema: dict | None = None
+    ) -> Iterator[str]:
+        """The reply as it is generated; with `json_schema`, JSON that follows it (a grammar, as in `complete`)."""
+        extra = {"response_format": {"type": "json_object", "schema": json_schema}} if json_schema else {}
         with self._lock, _local_errors(self._settings.context_window):
-            chunks = self._llama.create_chat_completion(messages=messages, stream=True, **self._options(max_tokens))
+            chunks = self._llama.create_chat_completion(messages=messages, stream=True, **self._options(max_tokens), **extra)
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
