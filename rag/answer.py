@@ -270,20 +270,27 @@ def _dated(citations: Sequence[Citation]) -> str:
     return f" (The newest article cited, [{newest.n}], was published on {newest.published:%B} {newest.published.day}, {newest.published.year}.)"
 
 
+# The end of a generated string's text cut mid-escape: a lone backslash, "\u12", or the first half of a surrogate pair.
+_CUT_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{0,3}|u[dD][89abAB][0-9a-fA-F]{2})?$")
+
+
 def partial_field(raw: str, field: str) -> str:
     """The text of a JSON string field as far as a model has generated it ("" before it starts)."""
     m = re.search(rf'"{field}"\s*:\s*"', raw)
     if not m:
         return ""
-    body, escaped = [], False
-    for ch in raw[m.end() :]:
+    body, escaped = raw[m.end() :], False
+    for i, ch in enumerate(body):
         if escaped:
-            body.append({"n": "\n", "t": "\t", "r": "", "b": "", "f": ""}.get(ch, ch))
             escaped = False
         elif ch == "\\":
             escaped = True
         elif ch == '"':
+            body = body[:i]
             break
-        else:
-            body.append(ch)
-    return "".join(body)
+    # Twice: "\ud83d\" is a cut escape after the first half of a pair.
+    body = _CUT_ESCAPE.sub("", _CUT_ESCAPE.sub("", body))
+    try:
+        return json.loads(f'"{body}"')
+    except json.JSONDecodeError:
+        return ""

@@ -166,3 +166,16 @@ def test_competing_passages_are_ranked_on_one_scale():
     checked = checker.check(sentence, passages)  # no marker: the checker attributes it
     # Words alone would pick [1] (all its words are there); by the one measure both have, [2] is closer.
     assert [c.n for c in checked.citations] == [2], checked.warnings
+
+
+@given(st.text(max_size=60))
+def test_partial_json_field_is_a_prefix_of_the_whole(value):
+    import json
+
+    from rag.answer import partial_field
+
+    raw = json.dumps({"evidence": "e", "found": True, "answer": value, "citations": [1]})
+    assert partial_field(raw, "answer") == value
+    start = raw.index('"answer"')
+    for cut in range(start, len(raw)):
+        assert value.startswith(partial_field(raw[:cut], "answer"))

@@ -273,3 +273,29 @@ def test_grammar_constrained_json(local_assistant):
     assert isinstance(data["found"], bool) and isinstance(data["answer"], str)
     assert all(isinstance(n, int) for n in data["citations"])
 
+
+
+@needs_model
+def test_local_answer_streams_checked_sentences(local_assistant):
+    pieces, final = [], None
+    for item in local_assistant.stream(DEV["seed-d-001"]["question"]):
+        if isinstance(item, str):
+            pieces.append(item)
+        else:
+            final = item
+    assert not final.abstained, final.reason
+    assert pieces, "the answer text is shown before the final Answer"
+    assert "".join(pieces) == final.answer
+
+
+@needs_model
+def test_evidence_prompt_answers_too(local_assistant):
+    from rag.evaluate import answer_matches
+
+    item = DEV["seed-d-005"]
+    local_assistant.answerer.settings.llm.prompt = "evidence"
+    try:
+        answer = local_assistant.ask(item["question"])
+    finally:
+        local_assistant.answerer.settings.llm.prompt = "passages"
+    assert not answer.abstained and answer_matches(answer.answer, item["answers"]), answer.answer
