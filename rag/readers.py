@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
 
 from . import dates
@@ -88,7 +89,12 @@ def read_html(markup: str | bytes, url: str | None = None) -> RawArticle:
         markup, url=url, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True
     )
     if doc is None or not (doc.text or "").strip():
-        raise DocumentError("no article text found in the page (trafilatura found no main content)")
+        # lxml (under trafilatura) gives up on some pages, e.g. thousands of nested tags: keep their
+        # visible text rather than lose the file.
+        text = _visible_text(markup if isinstance(markup, str) else decode(markup))
+        if not text:
+            raise DocumentError("no article text found in the page (trafilatura found no main content)")
+        return RawArticle(text)
     lines = [ln.strip() for ln in doc.text.split("\n") if ln.strip()]
     title = (doc.title or "").strip() or None
     author = _author(doc.author)
@@ -102,6 +108,36 @@ def read_html(markup: str | bytes, url: str | None = None) -> RawArticle:
         url=doc.url or None,
         site=(doc.sitename or doc.hostname or "").strip() or None,
     )
+
+
+class _TextParser(HTMLParser):
+    """Text of the elements a reader sees (no scripts, styles or templates), one block per line."""
+
+    HIDDEN = {"script", "style", "noscript", "template", "svg", "head"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.hidden += tag in self.HIDDEN
+
+    def handle_endtag(self, tag):
+        self.hidden -= tag in self.HIDDEN and self.hidden > 0
+        self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def _visible_text(markup: str) -> str:
+    parser = _TextParser()
+    parser.feed(markup)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
+    return "\n\n".join(line for line in lines if line)
 
 
 def _author(value: str | None) -> str | None:

@@ -57,11 +57,16 @@ class Store:
             else f"the index at {settings.chroma_path}"
         )
         self._lock = threading.Lock()
-        self._open()
-        self._check_embedder()
         self.write_lock = WriteLock(
             settings.data_dir, settings.write_lock_timeout, self._where, enabled=not settings.chroma.host
         )
+        if settings.chroma.host or (settings.chroma_path / "chroma.sqlite3").exists():
+            self._open()
+        else:
+            # Two processes creating one embedded index at once race in Chroma's schema setup.
+            with self.write_lock.hold():
+                self._open()
+        self._check_embedder()
         self._view: tuple[str, dict[str, str]] | None = None
         # Corpus versions this Store committed, and the last one it saw (see `_follow`).
         self._own_versions: deque[str] = deque(maxlen=64)
