@@ -78,8 +78,9 @@ class CitationChecker:
                 repaired = True
             if not valid:
                 repaired = True
-                best = max(support, key=lambda n: support[n][2], default=None)
-                if best is None or not support[best][0]:
+                # The supporting passage that supports it best: strength is one measure across passages.
+                best = max((n for n in support if support[n][0]), key=lambda n: support[n][2], default=None)
+                if best is None:
                     checked.warnings.append(f"Removed a sentence no passage supports: {sentence!r}")
                     continue
                 valid = [best]

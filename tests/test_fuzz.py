@@ -179,3 +179,21 @@ def test_partial_json_field_is_a_prefix_of_the_whole(value):
     start = raw.index('"answer"')
     for cut in range(start, len(raw)):
         assert value.startswith(partial_field(raw[:cut], "answer"))
+
+
+def test_attribution_picks_a_passage_that_supports_the_sentence():
+    """A terse answer ("$14.3 billion") citing the wrong passage goes to the one that states it, even
+    when another passage is closer in embedding space but lacks the figure."""
+    from rag.citations import CitationChecker
+    from rag.models import Passage
+
+    sentence = "$14.3 billion"
+    near = "Meta invested billions in its AI push."
+    right = "Meta paid $14.3 billion for 49% of Scale AI."
+    passages = [
+        Passage(n=n, chunk_id=f"c{n}", source=f"s{n}", title="t", text=text, start=0, end=len(text), score=1.0)
+        for n, text in ((1, near), (2, right))
+    ]
+    checker = CitationChecker(_Vectors({sentence: [1.0, 0.0], near: [0.9, 0.436], right: [0.5, 0.866]}))
+    checked = checker.check(f"{sentence} [1]", passages)
+    assert [c.n for c in checked.citations] == [2] and "14.3 billion [2]" in checked.answer, checked.warnings
