@@ -65,11 +65,11 @@ def run(base_url: str, model: str, dataset: Path, corpus: Path, limit: int | Non
     print(f"abstained when answerable           {sum(r[1].abstained for r in answerable)}/{len(answerable)}")
     print(f"abstained when unanswerable         {sum(r[2] for r in unanswerable)}/{len(unanswerable)}")
     print(f"citation validity before repair     {statistics.mean(validity):.2f}" if validity else "citation validity before repair     -")
-    print(f"answers with a repaired citation    {sum(r[5] > 0 for r in rows)}/{len(rows)}")
+    print(f"answers the checker cited or fixed {sum(r[5] > 0 for r in rows)}/{len(rows)}")
     print(f"answers with a sentence removed     {sum(r[6] > 0 for r in rows)}/{len(rows)}")
     if firsts:
-        print(f"first text shown, median / p95      {statistics.median(firsts):.1f} / {percentile(firsts, 0.95):.1f} s")
-    print(f"whole answer, median / p95          {statistics.median(totals):.1f} / {percentile(totals, 0.95):.1f} s")
+        print(f"first text shown, median / p95      {statistics.median(firsts):.1f} / {percentile(firsts, 95):.1f} s")
+    print(f"whole answer, median / p95          {statistics.median(totals):.1f} / {percentile(totals, 95):.1f} s")
 
 
 def main() -> None:

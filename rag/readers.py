@@ -82,8 +82,12 @@ def read_html(markup: str | bytes, url: str | None = None) -> RawArticle:
     Menus, cookie banners, related links and comments are left out. The byline usually is too;
     it is put back as a "By ..." line under the title so "who wrote it?" can be answered and cited.
     """
+    import logging
+
     import trafilatura
 
+    # Its complaints about odd markup would reach the user's terminal; the outcome says what matters.
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     # favor_precision: on news pages a lost caption costs less than a menu or a comment in the text.
     doc = trafilatura.bare_extraction(
         markup, url=url, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True
