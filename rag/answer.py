@@ -162,7 +162,10 @@ class Answerer:
         yield answer
 
     def _messages(self, question: str, passages: list[Passage]) -> list[dict]:
-        return build_messages(question, passages, evidence=self.settings.llm.prompt == "evidence")
+        style = self.settings.llm.prompt
+        if style == "auto":
+            style = "evidence" if self.provider.startswith("local") else "passages"
+        return build_messages(question, passages, evidence=style == "evidence")
 
     def _json(self, question, passages, started):
         """The local model answers in grammar-constrained JSON, evidence first; the `answer` field is
@@ -174,7 +177,7 @@ class Answerer:
             raw += piece
             # `found` precedes `answer`: nothing is shown of an answer the model says it did not find.
             if not _NOT_FOUND_JSON.search(raw):
-                delta, shown = self._checked_delta(partial_field(raw, "answer"), shown, passages)
+                delta, shown = self._checked_delta(question, partial_field(raw, "answer"), shown, passages)
                 if delta:
                     yield delta
         try:
@@ -199,7 +202,7 @@ class Answerer:
             # Hold text back while it is, or could still become, the abstain token.
             if ABSTAIN_TOKEN.startswith(head) or head.startswith(ABSTAIN_TOKEN):
                 continue
-            delta, shown = self._checked_delta(text, shown, passages)
+            delta, shown = self._checked_delta(question, text, shown, passages)
             if delta:
                 yield delta
         if not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
@@ -207,11 +210,11 @@ class Answerer:
             return
         yield from self._close(question, text, passages, started, shown)
 
-    def _checked_delta(self, text: str, shown: str, passages: list[Passage]) -> tuple[str, str]:
+    def _checked_delta(self, question: str, text: str, shown: str, passages: list[Passage]) -> tuple[str, str]:
         """What to show next of a growing answer: its complete sentences, checked, beyond `shown`."""
         done = complete_prefix(text) if text else ""
         if done:
-            checked = self.checker.check(done, passages, keep_format=False).answer
+            checked = self.checker.check(done, passages, keep_format=False, question=question).answer
             # Checked sentences are joined with spaces, so each delta brings its own separator.
             if len(checked) > len(shown) and checked.startswith(shown):
                 return checked[len(shown) :], checked
@@ -225,7 +228,7 @@ class Answerer:
         yield answer
 
     def _finish(self, question: str, text: str, passages: list[Passage], started: float, keep_format: bool = True) -> Answer:
-        checked = self.checker.check(text, passages, keep_format)
+        checked = self.checker.check(text, passages, keep_format, question=question)
         if not checked.citations:
             answer = self._abstain(question, passages, started, "no sentence of the generated answer is supported by the passages")
             answer.warnings = checked.warnings + ["No sentence of the generated answer is supported by the passages."]

@@ -23,6 +23,9 @@ MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 LEXICAL_SUPPORT = 0.5
 # ...or when a passage sentence is this close in embedding space.
 SEMANTIC_SUPPORT = 0.62
+# An answer sentence with fewer content words than this ("$14.3 billion", "Meta") says nothing alone:
+# it is checked as the answer to the question, i.e. together with the question's words and facts.
+TERSE_TERMS = 4
 # Markers that open a piece belong to the sentence before it ("... 2024. [1][2] Next ...").
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 
@@ -49,23 +52,25 @@ class CitationChecker:
     def __init__(self, embedder=None):
         self.embedder = embedder
 
-    def check(self, answer: str, passages: list[Passage], keep_format: bool = True) -> Checked:
+    def check(self, answer: str, passages: list[Passage], keep_format: bool = True, question: str = "") -> Checked:
         """The answer with only supported sentences and valid markers. `keep_format`: an answer that
         needed no repair keeps the model's own formatting; otherwise the checked sentences are joined
-        with spaces (what a sentence-by-sentence stream shows)."""
+        with spaces (what a sentence-by-sentence stream shows). A terse sentence is checked as the
+        answer to `question` ("Meta" to "Who won the 2022 World Cup?" is not supported by a passage
+        that names Meta but no World Cup)."""
         by_n = {p.n: p for p in passages}
-        pieces = _answer_sentences(answer)
-        supports = [{p.n: self._support(sentence, p, None, i) for p in passages} for i, (sentence, _) in enumerate(pieces)]
+        pieces = [(_claim(sentence, question), cited) for sentence, cited in _answer_sentences(answer)]
+        supports = [{p.n: self._support(claim, p, None, i) for p in passages} for i, ((_, claim), _) in enumerate(pieces)]
         # Embeddings cost most of the check: only paraphrases the words alone cannot place need them.
         if any(not all(n in by_n and sup[n][0] for n in cited) or not cited for sup, (_, cited) in zip(supports, pieces)):
             embeds = self._embed_pieces(pieces, passages)
             if embeds is not None:
-                supports = [{p.n: self._support(sentence, p, embeds, i) for p in passages} for i, (sentence, _) in enumerate(pieces)]
+                supports = [{p.n: self._support(claim, p, embeds, i) for p in passages} for i, ((_, claim), _) in enumerate(pieces)]
         out_sentences: list[str] = []
         quotes: dict[int, tuple[int, int, float]] = {}
         checked = Checked(answer="", citations=[])
         repaired = False
-        for support, (sentence, cited) in zip(supports, pieces):
+        for support, ((sentence, _claimed), cited) in zip(supports, pieces):
             valid = [n for n in cited if n in by_n and support[n][0]]
             checked.markers += len(cited)
             checked.valid_markers += len(valid)
@@ -109,7 +114,7 @@ class CitationChecker:
     def _embed_pieces(self, pieces, passages) -> dict | None:
         if self.embedder is None or not hasattr(self.embedder, "embed"):
             return None
-        answer_texts = [s for s, _ in pieces if s]
+        answer_texts = [claim for (_, claim), _ in pieces if claim]
         passage_sents = [(p.n, s, e) for p in passages for s, e in tx.split_sentences(p.text)]
         texts = answer_texts + [next(p.text for p in passages if p.n == n)[s:e] for n, s, e in passage_sents]
         if not texts:
@@ -140,6 +145,13 @@ class CitationChecker:
         # all of them: the best sentence's cosine when embeddings were computed (they are, for every
         # passage, whenever a sentence needed them), else the share of words.
         return supported, best_span, semantic if embeds is not None else lexical
+
+
+def _claim(sentence: str, question: str) -> tuple[str, str]:
+    """(the sentence, what is checked for it): a terse sentence is checked with its question."""
+    if question and len(content_terms(sentence)) < TERSE_TERMS:
+        return sentence, f"{question} {sentence}"
+    return sentence, sentence
 
 
 def complete_prefix(text: str) -> str:

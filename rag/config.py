@@ -76,8 +76,9 @@ class LLMSettings(BaseSettings):
     threads: int = Field(1, ge=1)
     context_window: int = Field(4096, ge=512)
     # What the model reads: "evidence" (each passage's best sentences, a few hundred tokens: fast on a
-    # CPU) or "passages" (the passages whole). Measured on the dev set: README, "Local model".
-    prompt: Literal["evidence", "passages"] = "passages"
+    # CPU) or "passages" (the passages whole); "auto": evidence for the in-process model, passages for a
+    # server. Measured on the dev set: README, "Local model".
+    prompt: Literal["auto", "evidence", "passages"] = "auto"
 
 
 class FetchSettings(BaseSettings):

@@ -197,3 +197,18 @@ def test_attribution_picks_a_passage_that_supports_the_sentence():
     checker = CitationChecker(_Vectors({sentence: [1.0, 0.0], near: [0.9, 0.436], right: [0.5, 0.866]}))
     checked = checker.check(f"{sentence} [1]", passages)
     assert [c.n for c in checked.citations] == [2] and "14.3 billion [2]" in checked.answer, checked.warnings
+
+
+def test_a_terse_answer_is_checked_as_the_answer_to_its_question():
+    from rag.citations import CitationChecker
+    from rag.models import Passage
+
+    text = "Meta paid $14.3 billion for a 49% stake in Scale AI in June."
+    passages = [Passage(n=1, chunk_id="c1", source="s1", title="t", text=text, start=0, end=len(text), score=1.0)]
+    checker = CitationChecker()
+    # "Meta" is in the passage, but the passage says nothing of who won a World Cup.
+    assert not checker.check("Meta [1]", passages, question="Who won the 2022 World Cup?").citations
+    kept = checker.check("$14.3 billion [1]", passages, question="How much did Meta pay for its stake in Scale AI?")
+    assert kept.answer == "$14.3 billion [1]" and [c.n for c in kept.citations] == [1]
+    # Without the question a bare name is all it has to go on.
+    assert checker.check("Meta [1]", passages).citations

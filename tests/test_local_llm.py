@@ -289,13 +289,13 @@ def test_local_answer_streams_checked_sentences(local_assistant):
 
 
 @needs_model
-def test_evidence_prompt_answers_too(local_assistant):
+def test_whole_passages_prompt_answers_too(local_assistant):
     from rag.evaluate import answer_matches
 
     item = DEV["seed-d-005"]
-    local_assistant.answerer.settings.llm.prompt = "evidence"
+    local_assistant.answerer.settings.llm.prompt = "passages"  # the local default (auto) is evidence
     try:
         answer = local_assistant.ask(item["question"])
     finally:
-        local_assistant.answerer.settings.llm.prompt = "passages"
+        local_assistant.answerer.settings.llm.prompt = "auto"
     assert not answer.abstained and answer_matches(answer.answer, item["answers"]), answer.answer
