@@ -18,6 +18,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen | None, grace: float = 15.0) -> None:
+    """Terminates a server process, killing it if it does not stop within `grace` seconds."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class ChromaServer:
     """A `chroma run --path PATH` process on a free loopback port; start() waits for its heartbeat."""
 
@@ -47,10 +58,4 @@ class ChromaServer:
         raise RuntimeError("chroma run did not answer its heartbeat in time")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)

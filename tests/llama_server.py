@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from rag.llm import LOCAL_MODEL_FILE
-from tests.chroma_server import free_port
+from tests.chroma_server import free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 # Read at import: the autouse fixture in conftest clears RAG_* variables before each test runs.
@@ -70,13 +70,7 @@ class LlamaServer:
         raise RuntimeError("llama_cpp.server did not answer in time")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def __enter__(self) -> LlamaServer:
         return self.start()

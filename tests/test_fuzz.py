@@ -150,18 +150,22 @@ class _Vectors:
         return np.array([self.table[t] for t in texts], dtype=np.float32)
 
 
+def _numbered(*texts: str) -> list:
+
+    return [
+        Passage(n=n, chunk_id=f"c{n}", source=f"s{n}", title="t", text=t, start=0, end=len(t), score=1.0)
+        for n, t in enumerate(texts, 1)
+    ]
+
+
 def test_competing_passages_are_ranked_on_one_scale():
     from rag.citations import CitationChecker
-    from rag.models import Passage
 
     sentence = "The new line opens in 2031."
     # [1] shares every word but says something else; [2] says the same in other words.
     wordy = "The new line opens in 2031 only if the old line closes."
     close = "Trams will start running on the route in 2031."
-    passages = [
-        Passage(n=n, chunk_id=f"c{n}", source=f"s{n}", title="t", text=text, start=0, end=len(text), score=1.0)
-        for n, text in ((1, wordy), (2, close))
-    ]
+    passages = _numbered(wordy, close)
     checker = CitationChecker(_Vectors({sentence: [1.0, 0.0], wordy: [0.6, 0.8], close: [0.95, 0.312]}))
     checked = checker.check(sentence, passages)  # no marker: the checker attributes it
     # Words alone would pick [1] (all its words are there); by the one measure both have, [2] is closer.
@@ -185,15 +189,11 @@ def test_attribution_picks_a_passage_that_supports_the_sentence():
     """A terse answer ("$14.3 billion") citing the wrong passage goes to the one that states it, even
     when another passage is closer in embedding space but lacks the figure."""
     from rag.citations import CitationChecker
-    from rag.models import Passage
 
     sentence = "$14.3 billion"
     near = "Meta invested billions in its AI push."
     right = "Meta paid $14.3 billion for 49% of Scale AI."
-    passages = [
-        Passage(n=n, chunk_id=f"c{n}", source=f"s{n}", title="t", text=text, start=0, end=len(text), score=1.0)
-        for n, text in ((1, near), (2, right))
-    ]
+    passages = _numbered(near, right)
     checker = CitationChecker(_Vectors({sentence: [1.0, 0.0], near: [0.9, 0.436], right: [0.5, 0.866]}))
     checked = checker.check(f"{sentence} [1]", passages)
     assert [c.n for c in checked.citations] == [2] and "14.3 billion [2]" in checked.answer, checked.warnings
@@ -201,10 +201,8 @@ def test_attribution_picks_a_passage_that_supports_the_sentence():
 
 def test_a_terse_answer_is_checked_as_the_answer_to_its_question():
     from rag.citations import CitationChecker
-    from rag.models import Passage
 
-    text = "Meta paid $14.3 billion for a 49% stake in Scale AI in June."
-    passages = [Passage(n=1, chunk_id="c1", source="s1", title="t", text=text, start=0, end=len(text), score=1.0)]
+    passages = _numbered("Meta paid $14.3 billion for a 49% stake in Scale AI in June.")
     checker = CitationChecker()
     # "Meta" is in the passage, but the passage says nothing of who won a World Cup.
     assert not checker.check("Meta [1]", passages, question="Who won the 2022 World Cup?").citations
