@@ -150,8 +150,7 @@ class _Vectors:
         return np.array([self.table[t] for t in texts], dtype=np.float32)
 
 
-def _numbered(*texts: str) -> list:
-
+def _numbered(*texts: str) -> list[Passage]:
     return [
         Passage(n=n, chunk_id=f"c{n}", source=f"s{n}", title="t", text=t, start=0, end=len(t), score=1.0)
         for n, t in enumerate(texts, 1)
