@@ -60,12 +60,12 @@ class CitationChecker:
         that names Meta but no World Cup)."""
         by_n = {p.n: p for p in passages}
         pieces = [(_claim(sentence, question), cited) for sentence, cited in _answer_sentences(answer)]
-        supports = [{p.n: self._support(claim, p, None, i) for p in passages} for i, ((_, claim), _) in enumerate(pieces)]
+        supports = [{p.n: self._support(piece, p, None, i) for p in passages} for i, (piece, _) in enumerate(pieces)]
         # Embeddings cost most of the check: only paraphrases the words alone cannot place need them.
         if any(not all(n in by_n and sup[n][0] for n in cited) or not cited for sup, (_, cited) in zip(supports, pieces)):
             embeds = self._embed_pieces(pieces, passages)
             if embeds is not None:
-                supports = [{p.n: self._support(claim, p, embeds, i) for p in passages} for i, ((_, claim), _) in enumerate(pieces)]
+                supports = [{p.n: self._support(piece, p, embeds, i) for p in passages} for i, (piece, _) in enumerate(pieces)]
         out_sentences: list[str] = []
         quotes: dict[int, tuple[int, int, float]] = {}
         checked = Checked(answer="", citations=[])
@@ -122,12 +122,20 @@ class CitationChecker:
         vectors = self.embedder.embed(texts)
         return {"answer": vectors[: len(answer_texts)], "passage": vectors[len(answer_texts) :], "spans": passage_sents}
 
-    def _support(self, sentence: str, passage: Passage, embeds: dict | None, index: int) -> tuple[bool, tuple[int, int], float]:
-        """(supported, best quote span within the passage, strength)."""
-        terms = content_terms(sentence)
+    def _support(
+        self, piece: tuple[str, str], passage: Passage, embeds: dict | None, index: int
+    ) -> tuple[bool, tuple[int, int], float]:
+        """(supported, best quote span within the passage, strength) for (sentence, claim checked for it).
+
+        Support is judged on the claim; the quote is the passage sentence that states the answer
+        sentence itself (for "By Daniel Ebube", the byline, not the sentence sharing the question's words).
+        """
+        sentence, claim = piece
+        terms = content_terms(claim)
         lexical = len(terms & content_terms(passage.text)) / len(terms) if terms else 0.0
         spans = tx.split_sentences(passage.text) or [(0, len(passage.text))]
-        best_span = max(spans, key=lambda sp: len(terms & content_terms(passage.text[sp[0] : sp[1]])))
+        own = content_terms(sentence) or terms
+        best_span = max(spans, key=lambda sp: len(own & content_terms(passage.text[sp[0] : sp[1]])))
         semantic = 0.0
         if embeds is not None:
             rows = [j for j, (n, _, _) in enumerate(embeds["spans"]) if n == passage.n]
@@ -136,11 +144,11 @@ class CitationChecker:
                 sims = embeds["passage"][rows] @ embeds["answer"][index]
                 j = int(np.argmax(sims))
                 semantic = float(sims[j])
-                if semantic >= SEMANTIC_SUPPORT:
+                if semantic >= SEMANTIC_SUPPORT and claim == sentence:
                     best_span = embeds["spans"][rows[j]][1:]
         # Sharing words is not enough: every figure and name of the sentence must be in the passage,
         # so "Meta paid $20 billion" is not supported by a passage that says $14 billion.
-        supported = (lexical >= LEXICAL_SUPPORT or semantic >= SEMANTIC_SUPPORT) and not tx.unsupported_facts(sentence, passage.text)
+        supported = (lexical >= LEXICAL_SUPPORT or semantic >= SEMANTIC_SUPPORT) and not tx.unsupported_facts(claim, passage.text)
         # Strength is what passages competing for one sentence are ranked by, so it is one measure for
         # all of them: the best sentence's cosine when embeddings were computed (they are, for every
         # passage, whenever a sentence needed them), else the share of words.
