@@ -5,7 +5,7 @@ Pages (all written for these tests):
 - `/news/drought`: OpenGraph tags and `<meta name="author">`, a newsletter box, a footer;
 - `/news/bakery`: a byline in the text and `<time datetime>`, related articles, comments;
 - `/news/festival`: JSON-LD again; not in the feed until a test calls `site.publish("festival")`.
-`/feed.xml` (RSS 2.0) links the published articles with `?utm_source=rss`; `/feed50.xml` lists
+`/feed.xml` (RSS 2.0) links the published articles with `?utm_source=rss`, `/atom.xml` (Atom) plainly; `/feed50.xml` lists
 50 short generated articles (`/wire/<n>`). Every page answers conditional requests (ETag,
 Last-Modified) with 304. Failures: `/missing` (404), `/slow` (stalls `slow_seconds`), `/huge`
 (streams `huge_bytes` with no length), `/image.png`, `/loop-a` <-> `/loop-b` (a redirect loop),
@@ -208,6 +208,16 @@ class NewsSite:
         items = [(ARTICLES[s]["title"], f"/news/{s}", _rfc822(ARTICLES[s]["published"]), ARTICLES[s]["author"]) for s in self.published]
         return _rss(items, self.base)
 
+    def atom(self) -> str:
+        entries = "".join(
+            f'<entry><title>{ARTICLES[s]["title"]}</title><link href="{self.base}/news/{s}"/>'
+            f'<id>{self.base}/news/{s}</id><updated>{ARTICLES[s]["published"]}T08:30:00Z</updated>'
+            f'<author><name>{ARTICLES[s]["author"]}</name></author></entry>'
+            for s in self.published
+        )
+        return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+                f"<title>Test news</title><id>{self.base}/</id><updated>2025-06-01T00:00:00Z</updated>{entries}</feed>")
+
     def _handler(self):
         site = self
 
@@ -238,6 +248,8 @@ class NewsSite:
                     return self._page(render("bakery", site.base))
                 if path == "/feed.xml":
                     return self._page(site.feed(), "application/rss+xml")
+                if path == "/atom.xml":
+                    return self._page(site.atom(), "application/atom+xml")
                 if path == "/feed50.xml":
                     items = [(f"Wire story {n}", f"/wire/{n}", _rfc822(f"2025-02-{1 + n % 28:02d}"), "Wire desk") for n in range(50)]
                     return self._page(_rss(items, site.base), "application/rss+xml")

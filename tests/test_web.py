@@ -208,3 +208,11 @@ def test_requests_to_one_host_are_limited(site, web_assistant):
     assert report.count("added") == 50
     # Concurrent, but never more than two at once to the one host.
     assert site.wire_peak == 2
+
+
+def test_atom_feed_and_rss_name_the_same_articles(site, web_assistant):
+    assistant = web_assistant()
+    report = assistant.ingest([site.url("/atom.xml")])
+    assert sorted(f.status for f in report.files) == ["added"] * 3
+    again = assistant.ingest([site.url("/feed.xml")])  # RSS links carry tracking parameters: same articles
+    assert sorted(f.status for f in again.files) == ["unchanged"] * 3 and again.chunks_embedded == 0
