@@ -274,7 +274,8 @@ def _dated(citations: Sequence[Citation]) -> str:
 
 
 # The end of a generated string's text cut mid-escape: a lone backslash, "\u12", or the first half of a surrogate pair.
-_CUT_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{0,3}|u[dD][89abAB][0-9a-fA-F]{2})?$")
+# Escaped backslashes before it ("\\\\") are text, not the start of an escape.
+_CUT_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u[0-9a-fA-F]{0,3}|u[dD][89abAB][0-9a-fA-F]{2})?$")
 
 
 def partial_field(raw: str, field: str) -> str:
@@ -292,7 +293,7 @@ def partial_field(raw: str, field: str) -> str:
             body = body[:i]
             break
     # Twice: "\ud83d\" is a cut escape after the first half of a pair.
-    body = _CUT_ESCAPE.sub("", _CUT_ESCAPE.sub("", body))
+    body = _CUT_ESCAPE.sub(r"\1", _CUT_ESCAPE.sub(r"\1", body))
     try:
         return json.loads(f'"{body}"')
     except json.JSONDecodeError:

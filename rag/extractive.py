@@ -22,8 +22,9 @@ form the answer: quoted verbatim, each followed by its [n].
 It abstains when the evidence is weak: the best score or the weighted term
 coverage is low, a name or number from the question ("Avocado", "2022") is
 not in the passages, or the question asks for a quantity ("How many ...",
-"What is X's share price?") or a date ("When ...") and no well-scoring
-sentence has one.
+"What is X's share price?"), a date ("When ...") or a name ("Who ...",
+"Which chain ...": a name the question does not already hold) and no
+well-scoring sentence has one. Sentences that ask ("...?") are never quoted.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ _QUANTITY_Q = re.compile(
     r"amount|number|size|age|population|profit|profits|income|budget|market\s+cap|height|weight|share)\b",
     re.IGNORECASE,
 )
+_NAME_Q = re.compile(r"^\s*(?:who|whom|whose)\b|\bwhich\b|\bwhat(?:'s|\s+is|\s+was)?\s+the\s+name\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow\s+many\s+([\w'’-]+)(?:\s+([\w'’-]+))?", re.IGNORECASE)
 _TIME_Q = re.compile(r"^\s*when\b|\bwhat\s+(?:year|date|month|day|time)\b|\b(?:release|launch)\s+date\b|\bsince\s+when\b", re.IGNORECASE)
 # A sentence opening with a pronoun or demonstrative needs the one before it to make sense...
@@ -214,8 +216,8 @@ def _candidate(u: _Unit) -> bool:
         return False
     if u.kind == "intro":
         return u.words >= 2
-    if u.words < 4 or len(u.terms) < 2:
-        return False
+    if u.words < 4 or len(u.terms) < 2 or u.text.rstrip("\"”’')").endswith("?"):
+        return False  # a question the article asks is not an answer
     return not re.match(r"^(?:by|written by|writer|author)\b", u.text, re.IGNORECASE)
 
 
@@ -364,6 +366,8 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
     qnumbers = tx.numbers(question)
     how_many = _HOW_MANY.search(question)
     counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
+    wants_name = bool(_NAME_Q.search(question)) and not (wants_number or wants_time or wants_measure)
+    qwords = set(tx.words(question))
 
     def fits(group: list[_Unit]) -> bool:
         """Does the evidence hold the kind of thing asked for: a number the question lacks (for
@@ -375,6 +379,8 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
             return False
         if counted and not _counts(text, counted, qnumbers):
             return False
+        if wants_name and not any(tx.names(u.text, lead=True) - qwords for u in group):
+            return False
         return not (wants_time and not _TIME.search(text))
 
     best, groups = None, []
@@ -384,7 +390,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
             best, groups = cand, [group]
             break
     if best is None:
-        wanted = wants_measure[0] if wants_measure else "a quantity" if wants_number else "a date"
+        wanted = wants_measure[0] if wants_measure else "a quantity" if wants_number else "a date" if wants_time else "a name"
         return _abstain(f"the question asks for {wanted} and no sentence has one")
 
     # A second, independent sentence when it scores nearly as well.

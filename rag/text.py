@@ -197,9 +197,18 @@ def figures(text: str) -> set[float]:
     return out
 
 
-def names(text: str) -> set[str]:
-    """Capitalised words inside a sentence (not its first word), lower-cased: the names a claim makes."""
-    return {m.group(0).lower().split("’")[0].split("'")[0] for m in _NAME.finditer(text)} - STOP
+_LEAD = re.compile(r"[\"“‘']?([A-Z][\w&-]+)")
+_OPENERS = frozenset("however but also still yet instead meanwhile since while although after before now".split())
+
+
+def names(text: str, lead: bool = False) -> set[str]:
+    """Capitalised words inside a sentence, lower-cased: the names a claim makes. With `lead`, its first
+    word too unless that is a common word ("Starbucks is ..." names Starbucks; "The ..." and "However ..." nothing)."""
+    found = {m.group(0).lower().split("’")[0].split("'")[0] for m in _NAME.finditer(text)}
+    first = _LEAD.match(text) if lead else None
+    if first:
+        found.add(first.group(1).lower())
+    return found - STOP - _OPENERS
 
 
 def unsupported_facts(claim: str, source: str) -> list[str]:

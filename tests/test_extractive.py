@@ -213,6 +213,32 @@ def test_abstains_without_evidence(question):
     assert r.abstained and r.answer == "" and r.sentences == [] and r.reason
 
 
+def test_a_question_the_article_asks_is_not_an_answer():
+    article = (
+        "Why did the Panthers win the Cup this year? Fans have argued about it all winter.\n\n"
+        "The Panthers won the Cup this year because their defence held, the coaches said.\n"
+    )
+    passages = chunks(article, [article.index("The Panthers won")], source="cup.txt")
+    r = extractive_answer("Why did the Panthers win the Cup this year?", passages, HashEmbedder())
+    check_well_formed(r, passages, lambda source: article)
+    assert r.answer.startswith("The Panthers won the Cup this year because") and "?" not in r.answer
+
+
+def test_a_which_question_needs_a_sentence_naming_something_the_question_does_not():
+    article = (
+        "A chain is ending a policy that lets anyone use its restrooms.\n\n"
+        "Starbucks is the chain ending the policy that lets anyone use its restrooms free.\n"
+    )
+    passages = chunks(article, [article.index("Starbucks")], source="chain.txt")
+    question = "Which chain is ending a policy that lets anyone use its restrooms?"
+    r = extractive_answer(question, passages, HashEmbedder())
+    check_well_formed(r, passages, lambda source: article)
+    assert r.answer.startswith("Starbucks is the chain") and r.sentences[0][1] == 2
+    # With only the sentence that restates the question, there is no answer to quote.
+    r = extractive_answer(question, passages[:1], HashEmbedder())
+    assert r.abstained and r.reason == "the question asks for a name and no sentence has one"
+
+
 def test_abstains_on_no_passages():
     assert extractive_answer("What did Acme buy?", [], HashEmbedder()).abstained
 
