@@ -60,6 +60,7 @@ _PROPER = re.compile(r"\b(?:[A-Z][\w’'\-]+(?:\s+(?:[A-Z][\w’'\-]+|of|de|van|
 
 
 _NOT_FOUND_JSON = re.compile(r'"found"\s*:\s*false')
+_CLOSED_ANSWER = re.compile(r'"answer"\s*:\s*"(?:[^"\\]|\\.)*"')
 
 
 def check_question(question: str, settings: Settings) -> str:
@@ -78,7 +79,7 @@ def check_question(question: str, settings: Settings) -> str:
 
 
 # Sentences of each passage the evidence prompt keeps: the window holding most of the question.
-EVIDENCE_SENTENCES = 3
+EVIDENCE_SENTENCES = 2
 
 
 def format_passages(question: str, passages: Sequence[Passage], evidence: bool = False) -> str:
@@ -177,7 +178,9 @@ class Answerer:
             raw += piece
             # `found` precedes `answer`: nothing is shown of an answer the model says it did not find.
             if not _NOT_FOUND_JSON.search(raw):
-                delta, shown = self._checked_delta(question, partial_field(raw, "answer"), shown, passages)
+                # Once the field is closed its last sentence is whole: shown now, not after `citations`.
+                done = _CLOSED_ANSWER.search(raw) is not None
+                delta, shown = self._checked_delta(question, partial_field(raw, "answer"), shown, passages, done)
                 if delta:
                     yield delta
         try:
@@ -210,9 +213,12 @@ class Answerer:
             return
         yield from self._close(question, text, passages, started, shown)
 
-    def _checked_delta(self, question: str, text: str, shown: str, passages: list[Passage]) -> tuple[str, str]:
-        """What to show next of a growing answer: its complete sentences, checked, beyond `shown`."""
-        done = complete_prefix(text) if text else ""
+    def _checked_delta(
+        self, question: str, text: str, shown: str, passages: list[Passage], whole: bool = False
+    ) -> tuple[str, str]:
+        """What to show next of a growing answer (`whole`: one that is complete): its complete sentences,
+        checked, beyond `shown`."""
+        done = text if whole else complete_prefix(text) if text else ""
         if done:
             checked = self.checker.check(done, passages, keep_format=False, question=question).answer
             # Checked sentences are joined with spaces, so each delta brings its own separator.

@@ -321,3 +321,30 @@ def test_local_llama_without_the_model_says_how_to_get_it(fake_llama_cpp, tmp_pa
     with pytest.raises(LLMError, match="rag model install") as caught:
         LocalLlama(LLMSettings(), tmp_path / "missing.gguf")
     assert "LOCAL_MODEL_PATH" in str(caught.value)
+
+
+def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
+    """A one-sentence answer is complete when the `answer` string closes: it is shown then, checked,
+    not after the model has also written `citations`."""
+    from rag.answer import Answerer
+    from rag.models import Passage
+
+    text = "Meta paid $14.3 billion for its stake in Scale AI."
+    passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Deal", text=text, start=0, end=len(text), score=1.0)
+    pieces = ['{"evidence": "[1]", ', '"found": true, ', '"answer": "Meta paid $14.3 billion for Scale AI [1]', '"', ', "citations": [1]}']
+    generated = []
+
+    class Scripted:
+        name = "local:scripted"
+
+        def stream(self, messages, **kwargs):
+            for piece in pieces:
+                generated.append(piece)
+                yield piece
+
+    out = Answerer(Settings(data_dir=tmp_path), llm=Scripted()).stream("How much did Meta pay for Scale AI?", [passage])
+    first = next(out)
+    assert first.startswith("Meta paid $14.3 billion for Scale AI") and first.endswith("[1]")
+    assert generated[-1] == '"'  # `citations` not generated yet
+    rest = list(out)
+    assert rest[-1].answer == first and rest[:-1] == []
