@@ -17,6 +17,7 @@ from . import dates
 from .citations import MARKER, CitationChecker, complete_prefix
 from .config import Settings
 from .errors import InvalidQuestionError
+from .extractive import Asked
 from .models import Answer, Citation, Passage, Timings
 from .rerank import QuestionTerms
 
@@ -221,8 +222,9 @@ class Answerer:
         done = text if whole else complete_prefix(text) if text else ""
         if done:
             checked = self.checker.check(done, passages, keep_format=False, question=question).answer
-            # Checked sentences are joined with spaces, so each delta brings its own separator.
-            if len(checked) > len(shown) and checked.startswith(shown):
+            # Checked sentences are joined with spaces, so each delta brings its own separator. Nothing is
+            # shown until they hold what the question asks for (a quantity, a date): else it is no answer.
+            if len(checked) > len(shown) and checked.startswith(shown) and _gives_what_is_asked(question, checked):
                 return checked[len(shown) :], checked
         return "", shown
 
@@ -235,6 +237,10 @@ class Answerer:
 
     def _finish(self, question: str, text: str, passages: list[Passage], started: float, keep_format: bool = True) -> Answer:
         checked = self.checker.check(text, passages, keep_format, question=question)
+        if checked.citations and not _gives_what_is_asked(question, checked.answer):
+            # "What is Meta's headcount?" answered with a supported sentence that has no number.
+            what = Asked.of(question, names=False).what
+            return self._abstain(question, passages, started, f"the question asks for {what} and the answer gives none")
         if not checked.citations:
             answer = self._abstain(question, passages, started, "no sentence of the generated answer is supported by the passages")
             answer.warnings = checked.warnings + ["No sentence of the generated answer is supported by the passages."]
@@ -282,6 +288,11 @@ def _dated(citations: Sequence[Citation]) -> str:
 # The end of a generated string's text cut mid-escape: a lone backslash, "\u12", or the first half of a surrogate pair.
 # Escaped backslashes before it ("\\\\") are text, not the start of an escape.
 _CUT_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u[0-9a-fA-F]{0,3}|u[dD][89abAB][0-9a-fA-F]{2})?$")
+
+
+def _gives_what_is_asked(question: str, answer: str) -> bool:
+    # Names aside: a model may rightly answer "Which drug ...?" with a common noun.
+    return Asked.of(question, names=False).held_by([MARKER.sub("", answer)])
 
 
 def partial_field(raw: str, field: str) -> str:

@@ -107,6 +107,48 @@ def _counts(text: str, nouns: set[str], skip: set[str]) -> bool:
     return False
 
 
+@dataclass
+class Asked:
+    """What kind of thing a question asks for (a quantity, a date, a height, a name) and whether a text
+    holds one. The extractive answerer picks sentences with it; the answerer checks a model's answer with it."""
+
+    number: bool
+    time: bool
+    measure: tuple[str, re.Pattern] | None
+    counted: set[str]  # for "how many workers": a number must count workers
+    name: bool
+    question_numbers: set[str]
+    question_words: set[str]
+
+    @classmethod
+    def of(cls, question: str, names: bool = True) -> Asked:
+        number, time, measure = bool(_QUANTITY_Q.search(question)), bool(_TIME_Q.search(question)), tx.measure(question)
+        how_many = _HOW_MANY.search(question)
+        counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
+        name = names and bool(_NAME_Q.search(question)) and not (number or time or measure)
+        return cls(number, time, measure, counted, name, tx.numbers(question), set(tx.words(question)))
+
+    @property
+    def what(self) -> str | None:
+        if self.measure:
+            return self.measure[0]
+        return "a quantity" if self.number else "a date" if self.time else "a name" if self.name else None
+
+    def held_by(self, sentences: list[str]) -> bool:
+        """Do the sentences hold it: a number the question lacks (for "how many workers", one that counts
+        workers), the measure asked for, a date, a name the question does not already hold?"""
+        text = " ".join(sentences)
+        if self.number and not tx.numbers(text) - self.question_numbers:
+            return False
+        if self.measure and not self.measure[1].search(text):
+            return False
+        if self.counted and not _counts(text, self.counted, self.question_numbers):
+            return False
+        if self.name and not any(tx.names(s, lead=True) - self.question_words for s in sentences):
+            return False
+        return not (self.time and not _TIME.search(text))
+
+
 def _question_names(question: str) -> list[str]:
     """Capitalised words and numbers the evidence should mention ("Avocado", "2022")."""
     words = re.findall(r"[A-Za-z0-9][\w’'&.-]*", question)
@@ -360,28 +402,10 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
     if _AUTHOR_Q.search(question):
         return _byline_answer(question, passages, ranking)
 
-    wants_number = bool(_QUANTITY_Q.search(question))
-    wants_time = bool(_TIME_Q.search(question))
-    wants_measure = tx.measure(question)
-    qnumbers = tx.numbers(question)
-    how_many = _HOW_MANY.search(question)
-    counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
-    wants_name = bool(_NAME_Q.search(question)) and not (wants_number or wants_time or wants_measure)
-    qwords = set(tx.words(question))
+    asked = Asked.of(question)
 
     def fits(group: list[_Unit]) -> bool:
-        """Does the evidence hold the kind of thing asked for: a number the question lacks (for
-        "how many workers", one that counts workers), a date?"""
-        text = " ".join(u.text for u in group)
-        if wants_number and not tx.numbers(text) - qnumbers:
-            return False
-        if wants_measure and not wants_measure[1].search(text):
-            return False
-        if counted and not _counts(text, counted, qnumbers):
-            return False
-        if wants_name and not any(tx.names(u.text, lead=True) - qwords for u in group):
-            return False
-        return not (wants_time and not _TIME.search(text))
+        return asked.held_by([u.text for u in group])
 
     best, groups = None, []
     for cand in ranking.scored:
@@ -390,7 +414,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
             best, groups = cand, [group]
             break
     if best is None:
-        wanted = wants_measure[0] if wants_measure else "a quantity" if wants_number else "a date" if wants_time else "a name"
+        wanted = asked.what
         return _abstain(f"the question asks for {wanted} and no sentence has one")
 
     # A second, independent sentence when it scores nearly as well.

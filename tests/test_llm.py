@@ -348,3 +348,30 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
     assert generated[-1] == '"'  # `citations` not generated yet
     rest = list(out)
     assert rest[-1].answer == first and rest[:-1] == []
+
+
+@pytest.mark.parametrize(
+    "answer, shown",
+    [("Meta laid off staff in its AI unit [1]", False), ("Meta laid off 600 staff in its AI unit [1]", True)],
+)
+def test_a_model_answer_without_the_quantity_asked_for_is_no_answer(tmp_path, answer, shown):
+    """"How many ...?" answered by a supported sentence with no number: nothing is shown, it abstains and says why."""
+    from rag.answer import Answerer
+    from rag.models import Passage
+
+    text = "Meta laid off 600 staff in its AI unit on Wednesday."
+    passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Cuts", text=text, start=0, end=len(text), score=1.0)
+
+    class Scripted:
+        name = "local:scripted"
+
+        def stream(self, messages, **kwargs):
+            yield from ['{"evidence": "[1]", "found": true, "answer": "', answer, '", "citations": [1]}']
+
+    out = list(Answerer(Settings(data_dir=tmp_path), llm=Scripted()).stream("How many staff did Meta lay off?", [passage]))
+    final, pieces = out[-1], out[:-1]
+    assert final.abstained is not shown
+    if shown:
+        assert "".join(pieces) == final.answer and "600" in final.answer
+    else:
+        assert pieces == [] and final.reason == "the question asks for a quantity and the answer gives none"
