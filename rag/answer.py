@@ -239,7 +239,7 @@ class Answerer:
         checked = self.checker.check(text, passages, keep_format, question=question)
         if checked.citations and not _gives_what_is_asked(question, checked.answer):
             # "What is Meta's headcount?" answered with a supported sentence that has no number.
-            what = Asked.of(question, names=False).what
+            what = Asked.of(question, strict=False).what
             return self._abstain(question, passages, started, f"the question asks for {what} and the answer gives none")
         if not checked.citations:
             answer = self._abstain(question, passages, started, "no sentence of the generated answer is supported by the passages")
@@ -291,8 +291,7 @@ _CUT_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u[0-9a-fA-F]{0,3}|u[dD][89abAB
 
 
 def _gives_what_is_asked(question: str, answer: str) -> bool:
-    # Names aside: a model may rightly answer "Which drug ...?" with a common noun.
-    return Asked.of(question, names=False).held_by([MARKER.sub("", answer)])
+    return Asked.of(question, strict=False).held_by([MARKER.sub("", answer)])
 
 
 def partial_field(raw: str, field: str) -> str:

@@ -121,11 +121,13 @@ class Asked:
     question_words: set[str]
 
     @classmethod
-    def of(cls, question: str, names: bool = True) -> Asked:
+    def of(cls, question: str, strict: bool = True) -> Asked:
+        """`strict` for quoted sentences: a count must name what it counts, a which-question wants a name.
+        A model's terse "600 [1]" or "alcohol [1]" can answer, so its answers are held to the rest only."""
         number, time, measure = bool(_QUANTITY_Q.search(question)), bool(_TIME_Q.search(question)), tx.measure(question)
-        how_many = _HOW_MANY.search(question)
+        how_many = _HOW_MANY.search(question) if strict else None
         counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
-        name = names and bool(_NAME_Q.search(question)) and not (number or time or measure)
+        name = strict and bool(_NAME_Q.search(question)) and not (number or time or measure)
         return cls(number, time, measure, counted, name, tx.numbers(question), set(tx.words(question)))
 
     @property

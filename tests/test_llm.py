@@ -352,7 +352,11 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
 
 @pytest.mark.parametrize(
     "answer, shown",
-    [("Meta laid off staff in its AI unit [1]", False), ("Meta laid off 600 staff in its AI unit [1]", True)],
+    [
+        ("Meta laid off staff in its AI unit [1]", False),
+        ("Meta laid off 600 staff in its AI unit [1]", True),
+        ("600 [1]", True),  # terse: the number alone answers "how many staff"
+    ],
 )
 def test_a_model_answer_without_the_quantity_asked_for_is_no_answer(tmp_path, answer, shown):
     """"How many ...?" answered by a supported sentence with no number: nothing is shown, it abstains and says why."""
