@@ -11,6 +11,8 @@ supports is removed and reported, so no claim reaches the user unsourced.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,8 +51,14 @@ class Checked:
 
 
 class CitationChecker:
+    # Passage sentences whose vectors are kept: a streamed answer is checked once per sentence against
+    # the same passages, so each passage sentence is embedded once per question, not once per check.
+    CACHED_SENTENCES = 4096
+
     def __init__(self, embedder=None):
         self.embedder = embedder
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # the API server checks answers from several threads
 
     def check(self, answer: str, passages: list[Passage], keep_format: bool = True, question: str = "") -> Checked:
         """The answer with only supported sentences and valid markers. `keep_format`: an answer that
@@ -116,11 +124,22 @@ class CitationChecker:
             return None
         answer_texts = [claim for (_, claim), _ in pieces if claim]
         passage_sents = [(p.n, s, e) for p in passages for s, e in tx.split_sentences(p.text)]
-        texts = answer_texts + [next(p.text for p in passages if p.n == n)[s:e] for n, s, e in passage_sents]
-        if not texts:
+        sentences = [next(p.text for p in passages if p.n == n)[s:e] for n, s, e in passage_sents]
+        if not answer_texts and not sentences:
             return None
-        vectors = self.embedder.embed(texts)
-        return {"answer": vectors[: len(answer_texts)], "passage": vectors[len(answer_texts) :], "spans": passage_sents}
+        with self._lock:
+            known = {t: self._vectors[t] for t in sentences if t in self._vectors}
+        new = list(dict.fromkeys(t for t in sentences if t not in known))
+        batch = answer_texts + new
+        vectors = np.asarray(self.embedder.embed(batch), dtype=np.float32) if batch else np.zeros((0, 0), np.float32)
+        known.update(zip(new, vectors[len(answer_texts) :]))
+        with self._lock:
+            for t in new:
+                self._vectors[t] = known[t]
+            while len(self._vectors) > self.CACHED_SENTENCES:
+                self._vectors.popitem(last=False)
+        passage = np.stack([known[t] for t in sentences]) if sentences else np.zeros((0, vectors.shape[1]), np.float32)
+        return {"answer": vectors[: len(answer_texts)], "passage": passage, "spans": passage_sents}
 
     def _support(
         self, piece: tuple[str, str], passage: Passage, embeds: dict | None, index: int

@@ -171,6 +171,25 @@ def test_competing_passages_are_ranked_on_one_scale():
     assert [c.n for c in checked.citations] == [2], checked.warnings
 
 
+def test_passage_sentences_are_embedded_once_across_checks():
+    """A streamed answer is checked once per sentence against the same passages: their sentences are
+    embedded on the first check only, and later checks give the same result."""
+    from rag.citations import CitationChecker
+
+    sentence = "The new line opens in 2031."
+    wordy = "The new line opens in 2031 only if the old line closes."
+    close = "Trams will start running on the route in 2031."
+    embedder = _Vectors({sentence: [1.0, 0.0], wordy: [0.6, 0.8], close: [0.95, 0.312]})
+    calls = []
+    embed = embedder.embed
+    embedder.embed = lambda texts: calls.append(list(texts)) or embed(texts)
+    checker = CitationChecker(embedder)
+    first = checker.check(sentence, _numbered(wordy, close))
+    again = checker.check(sentence, _numbered(wordy, close))
+    assert calls == [[sentence, wordy, close], [sentence]]
+    assert [c.n for c in again.citations] == [c.n for c in first.citations] == [2]
+
+
 @given(st.text(max_size=60))
 @example("\\")  # a backslash: its JSON escape "\\\\" must not be taken for a cut escape (found by this test)
 @example("a\\u00e9\U0001f600")
