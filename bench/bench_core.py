@@ -24,17 +24,12 @@ sys.path.insert(0, str(REPO))
 
 from rag import Assistant, Settings  # noqa: E402
 from rag.config import LLMSettings  # noqa: E402
-from rag.evaluate import source_rank  # noqa: E402
+from rag.evaluate import percentile, source_rank  # noqa: E402
 from rag.readers import read_html  # noqa: E402
 from rag.text import match_text  # noqa: E402
 from tests.news_site import page  # noqa: E402
 
 SHAPES = ("jsonld", "opengraph", "byline")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def make_corpus(folder: Path, copies: int, html: bool = False) -> None:
@@ -104,7 +99,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 assistant.search(questions[i % len(questions)], mode=mode)
                 samples.append((time.perf_counter() - t0) * 1000)
-            latency[mode] = (statistics.median(samples), percentile(samples, 0.95))
+            latency[mode] = (statistics.median(samples), percentile(samples, 95))
         articles = len(assistant.articles())
 
         # Quality on the seeds alone: copies would make every hit count several times.

@@ -30,14 +30,7 @@ from rag import Assistant, Settings  # noqa: E402
 from rag.config import LLMSettings  # noqa: E402
 from rag.llm import LOCAL_MODEL_FILE, LocalLlama  # noqa: E402
 
-from rag.evaluate import answer_matches  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100
-    lo, hi = int(pos), min(int(pos) + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+from rag.evaluate import answer_matches, percentile  # noqa: E402
 
 
 def stats(values: list[float]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -28,6 +28,10 @@ def _config(prefix: str) -> SettingsConfigDict:
         env_prefix=prefix, env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
     )
 
+
+# Retrieval modes, in the order `rag eval --compare` shows them.
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
+MODES: tuple[str, ...] = get_args(RetrievalMode)
 
 class ChromaSettings(BaseSettings):
     """Embedded `PersistentClient` under the data dir unless `host` is set."""
@@ -111,7 +115,7 @@ class Settings(BaseSettings):
     context_tokens: int = Field(1500, ge=0, le=32000)
     # Candidates each retriever hands to rank fusion.
     candidates: int = Field(30, ge=1, le=500)
-    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    retrieval_mode: RetrievalMode = "hybrid"
     # Second stage over the best `rerank_candidates` fused chunks (see rag/rerank.py).
     reranker: Literal["none", "terms", "window"] = "window"
     rerank_candidates: int = Field(30, ge=1, le=200)

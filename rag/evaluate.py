@@ -50,11 +50,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
+from .config import MODES
 from .errors import InvalidQuestionError, RagError
 
-MODES = ("dense", "bm25", "hybrid")
 MIN_DEPTH = 10
 HIT_KS = (1, 3, 5, 10)
 
@@ -276,14 +277,8 @@ class EvalReport(BaseModel):
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default); None for no values."""
-    data = sorted(values)
-    if not data:
-        return None
-    pos = (len(data) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+    """numpy's percentile (linear interpolation); None for no values."""
+    return float(np.percentile(values, q)) if len(values) else None
 
 
 def _mean(values: Iterable[float]) -> float | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from llama_index.core.embeddings import BaseEmbedding
 
-from .config import Settings
+from .config import MODES, Settings
 from .context import ContextBuilder
 from .errors import EmptyIndexError, InvalidQuestionError
 from .models import Passage, SearchResult, article_info
@@ -30,7 +30,6 @@ from .text import bm25_tokenize, match_text
 log = logging.getLogger(__name__)
 
 RRF_K = 60
-MODES = ("hybrid", "dense", "bm25")
 # Bump when tokenisation changes, so cached BM25 indexes of the old scheme are not reused.
 BM25_SCHEME = "v3"
 
