@@ -77,7 +77,8 @@ class LLMSettings(BaseSettings):
     local_model_path: Path | None = Field(
         None, validation_alias=_env("RAG_LLM_LOCAL_MODEL_PATH", "LOCAL_MODEL_PATH")
     )
-    threads: int = Field(1, ge=1)
+    # Reading the prompt is most of a local answer's wait, and it scales with cores: all of them (up to 8).
+    threads: int = Field(default_factory=lambda: max(1, min(8, os.cpu_count() or 1)), ge=1)
     context_window: int = Field(4096, ge=512)
     # What the model reads: "evidence" (each passage's best sentences, a few hundred tokens: fast on a
     # CPU) or "passages" (the passages whole); "auto": evidence for the in-process model, passages for a

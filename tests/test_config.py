@@ -36,7 +36,7 @@ def test_bare_names_change_nothing(monkeypatch, tmp_path):
     assert settings.llm.provider == "auto" and resolve_provider(settings.llm, data_dir=tmp_path) == "extractive"
     assert settings.llm.api_key is None and settings.llm.base_url is None
     assert settings.llm.model == Settings.model_fields["llm"].default_factory().model == "gpt-4o-mini"
-    assert settings.llm.timeout == 60.0 and settings.llm.threads == 1
+    assert settings.llm.timeout == 60.0 and settings.llm.threads == max(1, min(8, os.cpu_count() or 1))
     assert settings.chroma.host is None and settings.chroma.port == 8000
     assert settings.collection == "newsdesk" and str(settings.data_dir) == "data"
     # API_KEY is documented: it is the HTTP API's key, and only that.
