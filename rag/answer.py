@@ -17,8 +17,8 @@ from . import dates
 from .citations import MARKER, CitationChecker, complete_prefix
 from .config import Settings
 from .errors import InvalidQuestionError
-from .extractive import Asked
 from .models import Answer, Citation, Passage, Timings
+from .questions import Asked
 from .rerank import QuestionTerms
 
 NOT_FOUND_TEXT = "I could not find this in the articles."

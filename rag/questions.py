@@ -1,0 +1,87 @@
+"""What a question asks for - a quantity, a date, a height / age / percentage, a name - and whether a
+text holds one. The extractive answerer picks its sentences with it; the answerer holds every model
+answer to it ("What is Meta's headcount?" is not answered by a sentence without a number)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import text as tx
+
+_MONTHS = "january february march april june july august september october november december".split() + [r"may(?=\s+\d)"]
+_PERIOD = r"(?:year|month|week|day|decade|quarter|spring|summer|autumn|fall|winter|morning|night)s?"
+_TIME = re.compile(
+    r"\b(?:(?:19|20)\d\d|%s|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.|monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday|today|yesterday|tomorrow|tonight|recently|"
+    r"(?:this|last|next|that|same|previous|following|early|earlier|late|later|within|one|two|three|a|an|\d+)\s+(?:\w+\s+)?%s|"
+    r"%s\s+(?:ago|later|earlier))\b" % ("|".join(_MONTHS), _PERIOD, _PERIOD),
+    re.IGNORECASE,
+)
+_QUANTITY_Q = re.compile(
+    r"\bhow\s+(?:much|many|large|big|old|long|far|high|low|tall|small|often)\b|"
+    # "What is Apple's share price?", "What was Meta's profit in 2024?": the quantity is what is asked.
+    r"^\s*(?:what|which)(?:'s|’s|\s+(?:is|was|are|were|will\s+be|would\s+be))?\s+(?:[\w'’-]+\s+){0,4}?"
+    r"(?:price|prices|cost|costs|salary|salaries|revenue|revenues|headcount|valuation|worth|percentage|percent|"
+    r"amount|number|size|age|population|profit|profits|income|budget|market\s+cap|height|weight|share)\b",
+    re.IGNORECASE,
+)
+_NAME_Q = re.compile(r"^\s*(?:who|whom|whose)\b|\bwhich\b|\bwhat(?:'s|\s+is|\s+was)?\s+the\s+name\b", re.IGNORECASE)
+_HOW_MANY = re.compile(r"\bhow\s+many\s+([\w'’-]+)(?:\s+([\w'’-]+))?", re.IGNORECASE)
+_TIME_Q = re.compile(r"^\s*when\b|\bwhat\s+(?:year|date|month|day|time)\b|\b(?:release|launch)\s+date\b|\bsince\s+when\b", re.IGNORECASE)
+
+
+def _counts(text: str, nouns: set[str], skip: set[str]) -> bool:
+    """Is one of `nouns` counted in `text`: a number followed within a few words by the noun ("600 workers",
+    "billions of daily active users")?"""
+    words = tx.words(text)
+    stems = tx.stemmer().stemWords([tx.IRREGULAR.get(w, w) for w in words])
+    for i, w in enumerate(words):
+        if (any(c.isdigit() for c in w) or w in tx.NUMBER_WORDS) and w not in skip:
+            if nouns & set(stems[i + 1 : i + 5]):
+                return True
+    return False
+
+
+@dataclass
+class Asked:
+    """What kind of thing a question asks for (a quantity, a date, a height, a name) and whether a text
+    holds one. The extractive answerer picks sentences with it; the answerer checks a model's answer with it."""
+
+    number: bool
+    time: bool
+    measure: tuple[str, re.Pattern] | None
+    counted: set[str]  # for "how many workers": a number must count workers
+    name: bool
+    question_numbers: set[str]
+    question_words: set[str]
+
+    @classmethod
+    def of(cls, question: str, strict: bool = True) -> Asked:
+        """`strict` for quoted sentences: a count must name what it counts, a which-question wants a name.
+        A model's terse "600 [1]" or "alcohol [1]" can answer, so its answers are held to the rest only."""
+        number, time, measure = bool(_QUANTITY_Q.search(question)), bool(_TIME_Q.search(question)), tx.measure(question)
+        how_many = _HOW_MANY.search(question) if strict else None
+        counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
+        name = strict and bool(_NAME_Q.search(question)) and not (number or time or measure)
+        return cls(number, time, measure, counted, name, tx.numbers(question), set(tx.words(question)))
+
+    @property
+    def what(self) -> str | None:
+        if self.measure:
+            return self.measure[0]
+        return "a quantity" if self.number else "a date" if self.time else "a name" if self.name else None
+
+    def held_by(self, sentences: list[str]) -> bool:
+        """Do the sentences hold it: a number the question lacks (for "how many workers", one that counts
+        workers), the measure asked for, a date, a name the question does not already hold?"""
+        text = " ".join(sentences)
+        if self.number and not tx.numbers(text) - self.question_numbers:
+            return False
+        if self.measure and not self.measure[1].search(text):
+            return False
+        if self.counted and not _counts(text, self.counted, self.question_numbers):
+            return False
+        if self.name and not any(tx.names(s, lead=True) - self.question_words for s in sentences):
+            return False
+        return not (self.time and not _TIME.search(text))
