@@ -61,6 +61,7 @@ _PROPER = re.compile(r"\b(?:[A-Z][\w’'\-]+(?:\s+(?:[A-Z][\w’'\-]+|of|de|van|
 
 
 _NOT_FOUND_JSON = re.compile(r'"found"\s*:\s*false')
+_FOUND_JSON = re.compile(r'"found"\s*:\s*true')
 _CLOSED_ANSWER = re.compile(r'"answer"\s*:\s*"(?:[^"\\]|\\.)*"')
 
 
@@ -175,22 +176,25 @@ class Answerer:
         messages = self._messages(question, passages)
         messages[0]["content"] += "\n" + JSON_INSTRUCTIONS
         raw, shown = "", ""
-        for piece in self.llm.stream(messages, json_schema=JSON_SCHEMA):
-            raw += piece
-            # `found` precedes `answer`: nothing is shown of an answer the model says it did not find.
-            if not _NOT_FOUND_JSON.search(raw):
-                # Once the field is closed its last sentence is whole: shown now, not after `citations`.
-                done = _CLOSED_ANSWER.search(raw) is not None
-                delta, shown = self._checked_delta(question, partial_field(raw, "answer"), shown, passages, done)
-                if delta:
-                    yield delta
+        stream = self.llm.stream(messages, json_schema=JSON_SCHEMA)
         try:
-            data = json.loads(raw)
-            # Small models often list the numbers in `citations` and leave the text bare: the checker then
-            # attributes each sentence to the passage that supports it, as it did while streaming.
-            found, text = bool(data.get("found")) and bool(str(data.get("evidence", "")).strip()), str(data.get("answer", ""))
-        except (json.JSONDecodeError, AttributeError):
-            found, text = ABSTAIN_TOKEN not in raw, raw
+            for piece in stream:
+                raw += piece
+                done = _CLOSED_ANSWER.search(raw) is not None
+                # `found` precedes `answer`: nothing is shown of an answer the model says it did not find.
+                if not _NOT_FOUND_JSON.search(raw):
+                    # Once the field is closed its last sentence is whole: shown now.
+                    delta, shown = self._checked_delta(question, partial_field(raw, "answer"), shown, passages, done)
+                    if delta:
+                        yield delta
+                if done:
+                    # What follows is `citations`, which small models fill unreliably: the checker attributes
+                    # each sentence to the passage that supports it anyway, so generation stops here.
+                    break
+        finally:
+            getattr(stream, "close", lambda: None)()
+        found = bool(_FOUND_JSON.search(raw)) and bool(partial_field(raw, "evidence").strip())
+        text = partial_field(raw, "answer")
         if not found or not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return

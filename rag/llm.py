@@ -311,10 +311,14 @@ class LocalLlama:
         extra = {"response_format": {"type": "json_object", "schema": json_schema}} if json_schema else {}
         with self._lock, _local_errors(self._settings.context_window):
             chunks = self._llama.create_chat_completion(messages=messages, stream=True, **self._options(max_tokens), **extra)
-            for chunk in chunks:
-                piece = chunk["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
+            try:
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            finally:
+                # A caller that stops reading (the JSON answer is complete) stops generation here.
+                getattr(chunks, "close", lambda: None)()
 
     def _options(self, max_tokens: int | None) -> dict:
         return {"max_tokens": max_tokens or self._settings.max_tokens, "temperature": self._settings.temperature}

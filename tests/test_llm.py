@@ -348,6 +348,8 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
     assert generated[-1] == '"'  # `citations` not generated yet
     rest = list(out)
     assert rest[-1].answer == first and rest[:-1] == []
+    # The checker places citations itself: generation stopped once the answer was complete.
+    assert generated[-1] == '"'  # `citations` never generated
 
 
 @pytest.mark.parametrize(
