@@ -31,6 +31,34 @@ _HOW_MANY = re.compile(r"\bhow\s+many\s+([\w'’-]+)(?:\s+([\w'’-]+))?", re.IG
 _TIME_Q = re.compile(r"^\s*when\b|\bwhat\s+(?:year|date|month|day|time)\b|\b(?:release|launch)\s+date\b|\bsince\s+when\b", re.IGNORECASE)
 
 
+# A question word, and what an answer to it must contain. Plain English, not fitted to any question set.
+_MEASURES: list[tuple[str, re.Pattern, re.Pattern]] = [
+    (
+        "a height",
+        re.compile(r"\bhow\s+tall\b|\bheight\b", re.IGNORECASE),
+        re.compile(r"\d\s*(?:'|′|ft\b|feet\b|foot\b|inch|in\b|cm\b|centimet|met(?:er|re)s?\b|m\b)", re.IGNORECASE),
+    ),
+    (
+        "an age",
+        re.compile(r"\bhow\s+old\b|\bage\b", re.IGNORECASE),
+        re.compile(r"\d+\s*-?\s*years?\s*-?\s*old|\baged?\s+\d|\b(?:his|her|their)\s+\d0s\b|,\s*\d{1,3},", re.IGNORECASE),
+    ),
+    (
+        "a percentage",
+        re.compile(r"\b(?:percentage|percent|per\s+cent)\b|\bwhat\s+share\b", re.IGNORECASE),
+        re.compile(r"\d\s*%|\bper\s?cent\b|\b(?:half|third|quarter|fifth|tenth)\b", re.IGNORECASE),
+    ),
+]
+
+
+def _measure(question: str) -> tuple[str, re.Pattern] | None:
+    """(what is asked for, a pattern its answer matches) when the question asks for a height, age or percentage."""
+    for name, asks, answer in _MEASURES:
+        if asks.search(question):
+            return name, answer
+    return None
+
+
 def _counts(text: str, nouns: set[str], skip: set[str]) -> bool:
     """Is one of `nouns` counted in `text`: a number followed within a few words by the noun ("600 workers",
     "billions of daily active users")?"""
@@ -60,7 +88,7 @@ class Asked:
     def of(cls, question: str, strict: bool = True) -> Asked:
         """`strict` for quoted sentences: a count must name what it counts, a which-question wants a name.
         A model's terse "600 [1]" or "alcohol [1]" can answer, so its answers are held to the rest only."""
-        number, time, measure = bool(_QUANTITY_Q.search(question)), bool(_TIME_Q.search(question)), tx.measure(question)
+        number, time, measure = bool(_QUANTITY_Q.search(question)), bool(_TIME_Q.search(question)), _measure(question)
         how_many = _HOW_MANY.search(question) if strict else None
         counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
         name = strict and bool(_NAME_Q.search(question)) and not (number or time or measure)

@@ -235,33 +235,3 @@ def bm25_tokenize(texts: list[str]) -> list[list[str]]:
 
     # The short Lucene list keeps "how", "did", "much": question words that then outrank content words.
     return bm25s.tokenize(texts, stopwords=list(STOPWORDS_EN_PLUS), stemmer=stemmer(), return_ids=False, show_progress=False)
-
-
-# --- what kind of quantity a question asks for ---
-
-# A question word, and what an answer to it must contain. Plain English, not fitted to any question set.
-_MEASURES: list[tuple[str, re.Pattern, re.Pattern]] = [
-    (
-        "a height",
-        re.compile(r"\bhow\s+tall\b|\bheight\b", re.IGNORECASE),
-        re.compile(r"\d\s*(?:'|′|ft\b|feet\b|foot\b|inch|in\b|cm\b|centimet|met(?:er|re)s?\b|m\b)", re.IGNORECASE),
-    ),
-    (
-        "an age",
-        re.compile(r"\bhow\s+old\b|\bage\b", re.IGNORECASE),
-        re.compile(r"\d+\s*-?\s*years?\s*-?\s*old|\baged?\s+\d|\b(?:his|her|their)\s+\d0s\b|,\s*\d{1,3},", re.IGNORECASE),
-    ),
-    (
-        "a percentage",
-        re.compile(r"\b(?:percentage|percent|per\s+cent)\b|\bwhat\s+share\b", re.IGNORECASE),
-        re.compile(r"\d\s*%|\bper\s?cent\b|\b(?:half|third|quarter|fifth|tenth)\b", re.IGNORECASE),
-    ),
-]
-
-
-def measure(question: str) -> tuple[str, re.Pattern] | None:
-    """(what is asked for, a pattern its answer matches) when the question asks for a height, age or percentage."""
-    for name, asks, answer in _MEASURES:
-        if asks.search(question):
-            return name, answer
-    return None
