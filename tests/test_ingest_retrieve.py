@@ -217,7 +217,7 @@ def test_unknown_retrieval_mode_is_an_error(indexed):
     from rag.errors import RagError
 
     assistant, _ = indexed
-    with pytest.raises(RagError, match="hybrid, dense, bm25"):
+    with pytest.raises(RagError, match="dense, bm25, hybrid"):
         assistant.search("Who is Nat Friedman?", mode="semantic")
 
 
