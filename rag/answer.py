@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from . import dates
+from . import text as tx
 from .citations import MARKER, CitationChecker, complete_prefix
 from .config import Settings
 from .errors import InvalidQuestionError
@@ -84,17 +85,46 @@ def check_question(question: str, settings: Settings) -> str:
 EVIDENCE_SENTENCES = 2
 
 
+# Items of a list the evidence introduces ("Key points include:") that come with it.
+EVIDENCE_LIST_ITEMS = 5
+
+
+def _evidence_end(text: str, start: int, end: int) -> int:
+    """Where a passage's evidence window should end: a heading inside it does not count as one of its
+    sentences (the next sentence joins instead), and a list intro it ends with brings its items."""
+    spans = tx.split_sentences(text)
+    inside = [k for k, (s, e) in enumerate(spans) if start <= s and e <= end]
+    if not inside:
+        return end
+    last = inside[-1]
+    headings = sum(1 for k in inside if not text[spans[k][0] : spans[k][1]].endswith(tx.TERMINAL + (":",)))
+    last = min(last + headings, len(spans) - 1)
+    if text[spans[last][0] : spans[last][1]].endswith(":"):
+        for k in range(last + 1, min(last + 1 + EVIDENCE_LIST_ITEMS, len(spans))):
+            marker = text[text.rfind("\n", 0, spans[k][0]) + 1 : spans[k][0]]
+            if not tx.BULLET.match(marker.strip() + " "):
+                break
+            last = k
+    return max(end, spans[last][1])
+
+
 def format_passages(question: str, passages: Sequence[Passage], evidence: bool = False) -> str:
     """The numbered passages the model reads: whole, or (`evidence`) each one's best few sentences."""
     terms = QuestionTerms(question, passages) if evidence else None
     blocks = []
+    first: dict[str, int] = {}
     for i, p in enumerate(passages):
         text = p.text
         if terms is not None:
             window = terms.best_window(i, EVIDENCE_SENTENCES)
-            text = p.text[window.start : window.end] or p.text
-        dated = f", published {p.published.isoformat()}" if p.published else ""
-        blocks.append(f"[{p.n}] (from \"{p.title}\"{dated})\n{text.strip()}")
+            text = p.text[window.start : _evidence_end(p.text, window.start, window.end)] or p.text
+        if p.source in first:  # the title once per article: a shorter prompt is a sooner answer
+            about = f"(same article as [{first[p.source]}])"
+        else:
+            first[p.source] = p.n
+            dated = f", published {p.published.isoformat()}" if p.published else ""
+            about = f"(from \"{p.title}\"{dated})"
+        blocks.append(f"[{p.n}] {about}\n{text.strip()}")
     return "\n\n".join(blocks)
 
 

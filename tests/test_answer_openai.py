@@ -15,7 +15,8 @@ from tests.conftest import SEEDS
 
 pytest_plugins = ["tests.openai_server"]
 
-PASSAGE = re.compile(r"^\[(\d+)\] \(from .*?\)\n(.*?)(?=\n\n\[\d+\] \(from |\n\nQuestion: )", re.S | re.M)
+# "[n] (from "Title", published ...)", or "[n] (same article as [m])" for an article's later passages.
+PASSAGE = re.compile(r"^\[(\d+)\] \((?:from .*?|same article as \[\d+\])\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nQuestion: )", re.S | re.M)
 
 
 def passages_in(request: dict) -> dict[int, str]:

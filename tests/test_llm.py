@@ -381,3 +381,33 @@ def test_a_model_answer_without_the_quantity_asked_for_is_no_answer(tmp_path, an
         assert "".join(pieces) == final.answer and "600" in final.answer
     else:
         assert pieces == [] and final.reason == "the question asks for a quantity and the answer gives none"
+
+
+def test_evidence_prompt_keeps_lists_with_their_intro_and_titles_once():
+    """The evidence prompt gives each passage its best two sentences; a heading among them does not count as
+    one, a list intro brings its items (the answer to "What has X emphasized?" is the list), and an article's
+    title is said once."""
+    from rag.answer import format_passages
+    from rag.models import Passage
+
+    text = (
+        "Shares fell in November.\n\n"
+        "Leadership's Response to the Divide\n\n"
+        "Zuckerberg acknowledged the company's dual mission.\n\n"
+        "Zuckerberg has emphasized:\n\n"
+        "• AI must remain a long-term priority\n\n"
+        "• Open-source philosophy will continue\n\n"
+        "Insiders say the debate is far from settled.\n"
+    )
+    other = "Meta laid off 600 staff. The cuts hit the AI unit."
+    passages = [
+        Passage(n=1, chunk_id="c1", source="a.txt", title="Clash", text=text, start=0, end=len(text), score=1.0),
+        Passage(n=2, chunk_id="c2", source="a.txt", title="Clash", text=other, start=900, end=900 + len(other), score=0.5),
+    ]
+    prompt = format_passages("What has Zuckerberg emphasized in response to the divide?", passages, evidence=True)
+    first, second = prompt.split("\n\n[2] ")
+    assert first.startswith('[1] (from "Clash")\n')
+    assert "Zuckerberg has emphasized:" in first
+    assert "AI must remain a long-term priority" in first and "Open-source philosophy will continue" in first
+    assert "Shares fell" not in first and "Insiders say" not in first  # the window, not the passage
+    assert second.startswith("(same article as [1])\n")

@@ -258,7 +258,7 @@ def _cite_the_stake(request: dict) -> list[str]:
     import re
 
     user = request["messages"][-1]["content"]
-    for m in re.finditer(r"\[(\d+)\] \(from [^\n]*\)\n(.*?)(?=\n\n\[\d+\] \(from |\n\nQuestion:)", user, re.S):
+    for m in re.finditer(r"\[(\d+)\] \((?:from [^\n]*|same article as \[\d+\])\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nQuestion:)", user, re.S):
         if "$14 billion" in m.group(2):
             first = "Meta acquired a 49 percent stake in Scale AI for more than $14 billion"
             second = "The 28-year-old billionaire was positioned as the public face of Zuckerberg’s AI reboot"
