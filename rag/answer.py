@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from . import dates
 from . import text as tx
-from .citations import MARKER, CitationChecker, complete_prefix
+from .citations import MARKER, Checked, CitationChecker, complete_prefix
 from .config import Settings
 from .errors import InvalidQuestionError
 from .models import Answer, Citation, Passage, Timings
@@ -89,10 +89,10 @@ EVIDENCE_SENTENCES = 2
 EVIDENCE_LIST_ITEMS = 5
 
 
-def _evidence_end(text: str, start: int, end: int) -> int:
-    """Where a passage's evidence window should end: a heading inside it does not count as one of its
-    sentences (the next sentence joins instead), and a list intro it ends with brings its items."""
-    spans = tx.split_sentences(text)
+def _evidence_end(text: str, spans: Sequence[tuple[int, int]], start: int, end: int) -> int:
+    """Where a passage's evidence window (`start`, `end`; `spans`: the passage's sentences) should end: a
+    heading inside it does not count as one of its sentences (the next sentence joins instead), and a list
+    intro it ends with brings its items."""
     inside = [k for k, (s, e) in enumerate(spans) if start <= s and e <= end]
     if not inside:
         return end
@@ -117,7 +117,8 @@ def format_passages(question: str, passages: Sequence[Passage], evidence: bool =
         text = p.text
         if terms is not None:
             window = terms.best_window(i, EVIDENCE_SENTENCES)
-            text = p.text[window.start : _evidence_end(p.text, window.start, window.end)] or p.text
+            spans = [(s, e) for s, e, _ in terms.sentences[i]]  # split once, by QuestionTerms
+            text = p.text[window.start : _evidence_end(p.text, spans, window.start, window.end)] or p.text
         if p.source in first:  # the title once per article: a shorter prompt is a sooner answer
             about = f"(same article as [{first[p.source]}])"
         else:
@@ -205,7 +206,7 @@ class Answerer:
         streamed a checked sentence at a time as it is generated, as `_streamed` does."""
         messages = self._messages(question, passages)
         messages[0]["content"] += "\n" + JSON_INSTRUCTIONS
-        raw, shown = "", ""
+        raw, reveal = "", _Reveal(self.checker, question, passages)
         stream = self.llm.stream(messages, json_schema=JSON_SCHEMA)
         try:
             for piece in stream:
@@ -214,7 +215,7 @@ class Answerer:
                 # `found` precedes `answer`: nothing is shown of an answer the model says it did not find.
                 if not _NOT_FOUND_JSON.search(raw):
                     # Once the field is closed its last sentence is whole: shown now.
-                    delta, shown = self._checked_delta(question, partial_field(raw, "answer"), shown, passages, done)
+                    delta = reveal.more(partial_field(raw, "answer"), whole=done)
                     if delta:
                         yield delta
                 if done:
@@ -228,53 +229,45 @@ class Answerer:
         if not found or not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return
-        yield from self._close(question, text, passages, started, shown)
+        yield from self._close(question, text, passages, started, reveal)
 
     def _streamed(self, question, passages, started):
         """Streams the answer a sentence at a time, each only once the checker has passed it: a
         client that joins the pieces has exactly the checked answer, never a removed sentence."""
-        text, shown = "", ""
+        text, reveal = "", _Reveal(self.checker, question, passages)
         for piece in self.llm.stream(self._messages(question, passages)):
             text += piece
             head = text.lstrip()
             # Hold text back while it is, or could still become, the abstain token.
             if ABSTAIN_TOKEN.startswith(head) or head.startswith(ABSTAIN_TOKEN):
                 continue
-            delta, shown = self._checked_delta(question, text, shown, passages)
+            delta = reveal.more(text)
             if delta:
                 yield delta
         if not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._abstain(question, passages, started, "the model found no answer in the passages")
             return
-        yield from self._close(question, text, passages, started, shown)
+        yield from self._close(question, text, passages, started, reveal)
 
-    def _checked_delta(
-        self, question: str, text: str, shown: str, passages: list[Passage], whole: bool = False
-    ) -> tuple[str, str]:
-        """What to show next of a growing answer (`whole`: one that is complete): its complete sentences,
-        checked, beyond `shown`."""
-        done = text if whole else complete_prefix(text) if text else ""
-        if done:
-            checked = self.checker.check(done, passages, keep_format=False, question=question).answer
-            # Checked sentences are joined with spaces, so each delta brings its own separator. Nothing is
-            # shown until they hold what the question asks for (a quantity, a date): else it is no answer.
-            if len(checked) > len(shown) and checked.startswith(shown) and _gives_what_is_asked(question, checked):
-                return checked[len(shown) :], checked
-        return "", shown
-
-    def _close(self, question, text, passages, started, shown):
+    def _close(self, question, text, passages, started, reveal: _Reveal):
         """The rest of a streamed answer once generation ends, then the final checked Answer."""
-        answer = self._finish(question, text, passages, started, keep_format=False)
+        # A JSON answer shown when its field closed was checked whole already: `reveal` keeps that check.
+        answer = self._finish(question, text, passages, started, checked=reveal.check(text))
+        shown = reveal.shown
         if not answer.abstained and answer.answer.startswith(shown) and len(answer.answer) > len(shown):
             yield answer.answer[len(shown) :]
         yield answer
 
-    def _finish(self, question: str, text: str, passages: list[Passage], started: float, keep_format: bool = True) -> Answer:
-        checked = self.checker.check(text, passages, keep_format, question=question)
-        if checked.citations and not _gives_what_is_asked(question, checked.answer):
+    def _finish(
+        self, question: str, text: str, passages: list[Passage], started: float, checked: Checked | None = None
+    ) -> Answer:
+        """The final Answer for `text` (`checked`: its check, already done while streaming)."""
+        if checked is None:
+            checked = self.checker.check(text, passages, question=question)
+        asked = Asked.of(question, strict=False)
+        if checked.citations and not _holds(asked, checked.answer):
             # "What is Meta's headcount?" answered with a supported sentence that has no number.
-            what = Asked.of(question, strict=False).what
-            return self._abstain(question, passages, started, f"the question asks for {what} and the answer gives none")
+            return self._abstain(question, passages, started, f"the question asks for {asked.what} and the answer gives none")
         if not checked.citations:
             answer = self._abstain(question, passages, started, "no sentence of the generated answer is supported by the passages")
             answer.warnings = checked.warnings + ["No sentence of the generated answer is supported by the passages."]
@@ -324,8 +317,38 @@ def _dated(citations: Sequence[Citation]) -> str:
 _CUT_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u[0-9a-fA-F]{0,3}|u[dD][89abAB][0-9a-fA-F]{2})?$")
 
 
-def _gives_what_is_asked(question: str, answer: str) -> bool:
-    return Asked.of(question, strict=False).held_by([MARKER.sub("", answer)])
+def _holds(asked: Asked, answer: str) -> bool:
+    """Does the answer (its [n] markers aside) give what the question asks for?"""
+    return asked.held_by([MARKER.sub("", answer)])
+
+
+class _Reveal:
+    """What of a growing answer may be shown: its complete sentences once the checker has passed them and
+    they hold what the question asks for (a quantity, a date), so a client that joins the pieces has exactly
+    the checked answer. A text already checked is not checked again (the stream grows a token at a time)."""
+
+    def __init__(self, checker: CitationChecker, question: str, passages: list[Passage]):
+        self.checker, self.question, self.passages = checker, question, passages
+        self.asked = Asked.of(question, strict=False)
+        self.shown = ""
+        self._last: tuple[str, Checked] | None = None
+
+    def check(self, text: str) -> Checked:
+        if self._last is None or self._last[0] != text:
+            self._last = (text, self.checker.check(text, self.passages, keep_format=False, question=self.question))
+        return self._last[1]
+
+    def more(self, text: str, whole: bool = False) -> str:
+        """The next piece to show of `text` (`whole`: it is complete), "" for none yet."""
+        done = text if whole else complete_prefix(text) if text else ""
+        if not done:
+            return ""
+        checked = self.check(done).answer
+        # Checked sentences are joined with spaces, so each piece brings its own separator.
+        if len(checked) > len(self.shown) and checked.startswith(self.shown) and _holds(self.asked, checked):
+            piece, self.shown = checked[len(self.shown) :], checked
+            return piece
+        return ""
 
 
 def partial_field(raw: str, field: str) -> str:

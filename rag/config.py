@@ -33,6 +33,7 @@ def _config(prefix: str) -> SettingsConfigDict:
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[str, ...] = get_args(RetrievalMode)
 
+
 class ChromaSettings(BaseSettings):
     """Embedded `PersistentClient` under the data dir unless `host` is set."""
 

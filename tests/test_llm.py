@@ -411,3 +411,28 @@ def test_evidence_prompt_keeps_lists_with_their_intro_and_titles_once():
     assert "AI must remain a long-term priority" in first and "Open-source philosophy will continue" in first
     assert "Shares fell" not in first and "Insiders say" not in first  # the window, not the passage
     assert second.startswith("(same article as [1])\n")
+
+
+def test_a_streamed_answer_is_checked_once_per_complete_prefix(tmp_path):
+    """The stream grows a token at a time; the checker runs when a sentence completes and once at the end,
+    not on every token (each check scans every passage)."""
+    from rag.answer import Answerer
+    from rag.models import Passage
+
+    text = "Meta paid $14.3 billion for its stake in Scale AI. It bought 49% of the company."
+    passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Deal", text=text, start=0, end=len(text), score=1.0)
+
+    class Scripted:
+        name = "openai:scripted"
+
+        def stream(self, messages, **kwargs):
+            yield "Meta paid $14.3 billion for Scale AI [1]. "
+            yield from "It bought 49% of the company [1]."  # one character at a time
+
+    answerer = Answerer(Settings(data_dir=tmp_path), llm=Scripted())
+    checks = []
+    check = answerer.checker.check
+    answerer.checker.check = lambda *a, **k: checks.append(a[0]) or check(*a, **k)
+    *pieces, final = answerer.stream("How much did Meta pay for Scale AI?", [passage])
+    assert "".join(pieces) == final.answer and "49%" in final.answer and not final.abstained
+    assert checks == ["Meta paid $14.3 billion for Scale AI [1]. ", "Meta paid $14.3 billion for Scale AI [1]. It bought 49% of the company [1]."]
