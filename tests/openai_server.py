@@ -13,6 +13,7 @@ server:`) and point the client at `server.url`:
     server.drop_stream(after=2)                     # close the connection after 2 streamed pieces
     server.reject_response_format = True            # 400 whenever response_format is sent
     server.chat_requests[-1].body["messages"]       # what the client sent
+    prompt_passages(request)                        # {n: text} of the passages newsdesk put in the prompt
 
 Faults queue up in the order given and each applies to the next chat request
 (`times=None`: to every one from then on); requests past them are answered.
@@ -22,6 +23,7 @@ The `dead_server_url` fixture gives a loopback URL nothing listens on.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 import threading
@@ -34,6 +36,14 @@ from typing import Literal
 import pytest
 
 Reply = Callable[[dict], str | list[str]]
+
+# "[n] (from "Title", published ...)" or, for an article's later passages, "[n] (same article as [m])".
+_PASSAGE = re.compile(r"^\[(\d+)\] \((?:from .*?|same article as \[\d+\])\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nQuestion: )", re.S | re.M)
+
+
+def prompt_passages(request: dict) -> dict[int, str]:
+    """The numbered passages in a chat request's last message, as newsdesk's prompt writes them."""
+    return {int(n): text for n, text in _PASSAGE.findall(request["messages"][-1]["content"])}
 
 
 @dataclass

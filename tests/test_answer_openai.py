@@ -12,21 +12,14 @@ from rag.config import LLMSettings
 from rag.errors import LLMError
 from rag.llm import OpenAIChat
 from tests.conftest import SEEDS
+from tests.openai_server import prompt_passages
 
 pytest_plugins = ["tests.openai_server"]
-
-# "[n] (from "Title", published ...)", or "[n] (same article as [m])" for an article's later passages.
-PASSAGE = re.compile(r"^\[(\d+)\] \((?:from .*?|same article as \[\d+\])\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nQuestion: )", re.S | re.M)
-
-
-def passages_in(request: dict) -> dict[int, str]:
-    user = request["messages"][-1]["content"]
-    return {int(n): text for n, text in PASSAGE.findall(user)}
 
 
 def first_sentence_reply(request: dict) -> str:
     """A stand-in model that quotes the first sentence of passage [1] and cites it."""
-    text = passages_in(request)[1]
+    text = prompt_passages(request)[1]
     sentence = re.split(r"(?<=[.!?])\s", text.replace("\n", " "))[0]
     return f"{sentence} [1]"
 
@@ -63,14 +56,14 @@ def test_answer_cites_real_passages(assistant, openai_server):
     assert request["model"] == "test-model"
     assert request["messages"][0]["role"] == "system" and ABSTAIN_TOKEN in request["messages"][0]["content"]
     assert "Question: What happened to the workers in Meta's AI teams?" in request["messages"][-1]["content"]
-    assert len(passages_in(request)) == len(answer.passages) == 5
+    assert len(prompt_passages(request)) == len(answer.passages) == 5
 
 
 def test_stream_yields_pieces_then_answer(assistant, openai_server):
     pieces = ["Meta paid ", "more than $14 billion ", "for its Scale AI stake [2]."]
 
     def reply(request):
-        n = next(n for n, t in passages_in(request).items() if "$14" in t)
+        n = next(n for n, t in prompt_passages(request).items() if "$14" in t)
         return [p.replace("[2]", f"[{n}]") for p in pieces]
 
     openai_server.reply = reply
@@ -87,7 +80,7 @@ def test_stream_shows_only_checked_sentences(assistant, openai_server):
     """A sentence the checker removes never reaches a client that joins the streamed pieces."""
 
     def reply(request):
-        n = next(n for n, t in passages_in(request).items() if "$14" in t)
+        n = next(n for n, t in prompt_passages(request).items() if "$14" in t)
         return ["Argentina won the 2022 World Cup ", "on penalties [1]. ", f"Meta paid more than $14 billion [{n}]. ",
                 "Meta paid $20 ", f"billion in cash [{n}]. ", "That is all."]
 

@@ -255,14 +255,13 @@ def _model_assistant(seeded, url: str):
 
 def _cite_the_stake(request: dict) -> list[str]:
     """Reply word by word with two sentences about the Scale AI stake, citing whichever passage holds them."""
-    import re
+    from tests.openai_server import prompt_passages
 
-    user = request["messages"][-1]["content"]
-    for m in re.finditer(r"\[(\d+)\] \((?:from [^\n]*|same article as \[\d+\])\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nQuestion:)", user, re.S):
-        if "$14 billion" in m.group(2):
+    for n, text in prompt_passages(request).items():
+        if "$14 billion" in text:
             first = "Meta acquired a 49 percent stake in Scale AI for more than $14 billion"
             second = "The 28-year-old billionaire was positioned as the public face of Zuckerberg’s AI reboot"
-            return [w + " " for w in first.split()] + [f"[{m.group(1)}]. "] + [w + " " for w in second.split()] + [f"[{m.group(1)}]."]
+            return [w + " " for w in first.split()] + [f"[{n}]. "] + [w + " " for w in second.split()] + [f"[{n}]."]
     return ["NOT_FOUND"]
 
 
