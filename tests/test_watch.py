@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -86,6 +87,12 @@ def test_watch_follows_a_folder_and_a_feed(tmp_path, embedder):
             for n in range(1000):
                 (burst / f"wire-{n:04d}.txt").write_text(f"Wire note {n}\n\nHarbour crane number {n} was inspected on Friday.\n")
             eventually(lambda: len(reader.articles()) == 1000 + 5, "a burst of 1,000 files", timeout=240)
+
+            # The batch's log line comes after its commit, so a reader can see the files first.
+            def logged_added() -> int:
+                return sum(int(n) for ln in list(watch.lines) for n in re.findall(r"batch of \d+ changes: (\d+) added", ln))
+
+            eventually(lambda: logged_added() >= 1 + 1000, "the burst's log line (zebra.txt's batch was the first)")
             batches = [ln for ln in watch.lines if "batch of" in ln and " added" in ln]
             assert any("1000 changes: 1000 added" in ln for ln in batches), batches
         finally:
