@@ -267,7 +267,7 @@ class Answerer:
         asked = Asked.of(question, strict=False)
         if checked.citations and not _holds(asked, checked.answer):
             # "What is Meta's headcount?" answered with a supported sentence that has no number.
-            return self._abstain(question, passages, started, f"the question asks for {asked.what} and the answer gives none")
+            return self._abstain(question, passages, started, asked.lack)
         if not checked.citations:
             answer = self._abstain(question, passages, started, "no sentence of the generated answer is supported by the passages")
             answer.warnings = checked.warnings + ["No sentence of the generated answer is supported by the passages."]

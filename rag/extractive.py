@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import text as tx
-from .questions import Asked
+from .questions import BYLINE, Asked
 from .models import Passage
 
 # --- weights and thresholds ---
@@ -185,7 +185,7 @@ def _candidate(u: _Unit) -> bool:
         return u.words >= 2
     if u.words < 4 or len(u.terms) < 2 or u.text.rstrip("\"”’')").endswith("?"):
         return False  # a question the article asks is not an answer
-    return not re.match(r"^(?:by|written by|writer|author)\b", u.text, re.IGNORECASE)
+    return not BYLINE.match(u.text)
 
 
 # --- scoring ---
@@ -324,10 +324,10 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
     if not ranking.scored:
         return _abstain("no passage sentence shares enough of the question's terms")
 
-    if _AUTHOR_Q.search(question):
+    asked = Asked.of(question)
+    if asked.author:
         return _byline_answer(question, passages, ranking)
 
-    asked = Asked.of(question)
 
     def fits(group: list[_Unit]) -> bool:
         return asked.held_by([u.text for u in group])
@@ -377,8 +377,6 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
 
 # --- who wrote it ---
 
-_AUTHOR_Q = re.compile(r"\bwho\s+(?:wrote|authored|penned|writes)\b|\b(?:author|byline|writer)\s+of\b|\bwritten\s+by\b", re.I)
-_BYLINE_LINE = re.compile(r"^(?:by|written by|writer|author)\b\s*:?\s+\S", re.I)
 
 
 def _byline_answer(question: str, passages: list[Passage], ranking: _Ranking) -> ExtractiveResult:
@@ -397,7 +395,7 @@ def _byline_answer(question: str, passages: list[Passage], ranking: _Ranking) ->
     if about is None:
         return _abstain("the question asks who wrote an article, and no passage is about what it names")
     for rank, p in enumerate(passages):
-        byline = next((u for u in ranking.by_passage[rank] if _BYLINE_LINE.match(u.text)), None)
+        byline = next((u for u in ranking.by_passage[rank] if BYLINE.match(u.text)), None)
         if p.source == about.source and byline is not None:
             sentence = (byline.text, p.n, p.start + byline.start, p.start + byline.end)
             return ExtractiveResult(f"{byline.text} [{p.n}]", False, [sentence], coverage(about), coverage(about), 0.0)

@@ -29,6 +29,20 @@ _QUANTITY_Q = re.compile(
 _NAME_Q = re.compile(r"^\s*(?:who|whom|whose)\b|\bwhich\b|\bwhat(?:'s|\s+is|\s+was)?\s+the\s+name\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow\s+many\s+([\w'’-]+)(?:\s+([\w'’-]+))?", re.IGNORECASE)
 _TIME_Q = re.compile(r"^\s*when\b|\bwhat\s+(?:year|date|month|day|time)\b|\b(?:release|launch)\s+date\b|\bsince\s+when\b", re.IGNORECASE)
+# "Who wrote ...?", and a line that opens with a byline marker ("By Daniel Ebube", also "By 2025, ...").
+AUTHOR_Q = re.compile(r"\bwho\s+(?:wrote|authored|penned|writes)\b|\b(?:author|byline|writer)\s+of\b|\bwritten\s+by\b", re.I)
+BYLINE = re.compile(r"^(?:by|written by|writer|author)\b\s*:?\s+(?=\S)", re.I)
+_NAME_PARTICLES = frozenset("and & de van von der den da del la le di".split())
+
+
+def is_byline(sentence: str) -> bool:
+    """Is the sentence a byline and nothing else ("By Daniel Ebube", "Written by Ann Lee and Bo Kim")?"""
+    head = BYLINE.match(sentence.strip())
+    if not head:
+        return False
+    rest = [w for w in re.split(r"[\s,]+", sentence.strip()[head.end() :].rstrip(". ")) if w]
+    return bool(rest) and all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in rest)
+
 
 
 # A question word, and what an answer to it must contain. Plain English, not fitted to any question set.
@@ -81,6 +95,7 @@ class Asked:
     measure: tuple[str, re.Pattern] | None
     counted: set[str]  # for "how many workers": a number must count workers
     name: bool
+    author: bool  # who wrote an article: the one question a byline answers
     question_numbers: set[str]
     question_words: set[str]
 
@@ -92,7 +107,8 @@ class Asked:
         how_many = _HOW_MANY.search(question) if strict else None
         counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
         name = strict and bool(_NAME_Q.search(question)) and not (number or time or measure)
-        return cls(number, time, measure, counted, name, tx.numbers(question), set(tx.words(question)))
+        author = bool(AUTHOR_Q.search(question))
+        return cls(number, time, measure, counted, name, author, tx.numbers(question), set(tx.words(question)))
 
     @property
     def what(self) -> str | None:
@@ -100,10 +116,22 @@ class Asked:
             return self.measure[0]
         return "a quantity" if self.number else "a date" if self.time else "a name" if self.name else None
 
+    @property
+    def lack(self) -> str:
+        """What an answer that is not `held_by` lacks, in words."""
+        what = self.what
+        if what:
+            return f"the question asks for {what} and the answer gives none"
+        return "the answer only says who wrote an article, which the question does not ask"
+
     def held_by(self, sentences: list[str]) -> bool:
         """Do the sentences hold it: a number the question lacks (for "how many workers", one that counts
-        workers), the measure asked for, a date, a name the question does not already hold?"""
+        workers), the measure asked for, a date, a name the question does not already hold? A byline alone
+        ("By Daniel Ebube") answers nothing but who wrote the article."""
         text = " ".join(sentences)
+        spans = tx.split_sentences(text)
+        if spans and not self.author and all(is_byline(text[s:e]) for s, e in spans):
+            return False
         if self.number and not tx.numbers(text) - self.question_numbers:
             return False
         if self.measure and not self.measure[1].search(text):

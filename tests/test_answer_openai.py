@@ -172,3 +172,15 @@ def test_right_figure_in_other_units_is_supported(assistant, openai_server):
     top = answer.passages[0]
     assert "$14 billion" in top.text  # the passage it cites states the figure as "$14 billion"
     assert not answer.abstained and "14bn" in answer.answer
+
+
+def test_a_byline_alone_answers_only_who_wrote_the_article(assistant, openai_server):
+    """A model that answers with the passage's byline: verbatim, so the checker supports it, but it says who
+    wrote the article and nothing else (seen from the real model on a "what changes ...?" question)."""
+    openai_server.reply = lambda request: "By Daniel Ebube [1]"
+    scope = {"sources": ["003_26436447e704484c.txt"]}  # the article whose first line is that byline
+    answer = assistant().ask("What changes is Meta making to its AI strategy?", **scope)
+    assert answer.abstained and answer.answer == NOT_FOUND_TEXT and "who wrote" in answer.reason
+    written = assistant().ask("Who wrote the article about Meta's AI strategy?", **scope)
+    assert not written.abstained and re.fullmatch(r"By Daniel Ebube \[\d\]", written.answer)
+    assert written.citations[0].quote == "By Daniel Ebube"

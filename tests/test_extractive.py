@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from rag.extractive import ExtractiveResult, extractive_answer
+from rag.questions import Asked, is_byline
 from rag.text import split_sentences, terms
 from rag.models import Passage
 
@@ -388,3 +389,26 @@ def test_own_answerable_questions(seeded):
 def test_own_unanswerable_questions_abstain(seeded):
     answered = {q: r.answer for q in UNANSWERABLE if not (r := ask(seeded, q)).abstained}
     assert not answered, answered
+
+
+@pytest.mark.parametrize(
+    "sentence, byline",
+    [
+        ("By Daniel Ebube", True),
+        ("Written by Ann Lee and Bo Kim.", True),
+        ("By Maria de la Cruz", True),
+        ("By 2025, Meta plans to spend $70 billion.", False),
+        ("By contrast, Google moved faster.", False),
+        ("By closing the ecosystem, Meta forfeits its unique market position.", False),
+    ],
+)
+def test_is_byline(sentence, byline):
+    assert is_byline(sentence) is byline
+
+
+def test_a_byline_holds_an_answer_only_to_who_wrote_it():
+    assert not Asked.of("What changes is Meta making?", strict=False).held_by(["By Daniel Ebube"])
+    assert Asked.of("Who wrote the op-ed?", strict=False).held_by(["By Daniel Ebube"])
+    # A sentence opening with "By" is not a byline; nor is an answer with more than one.
+    assert Asked.of("What changes is Meta making?", strict=False).held_by(["By 2025, Meta plans to spend $70 billion."])
+    assert Asked.of("What changes is Meta making?", strict=False).held_by(["By Daniel Ebube. Meta is cutting 600 jobs."])
