@@ -50,6 +50,21 @@ class Checked:
         return self.valid_markers / self.markers if self.markers else None
 
 
+@dataclass
+class _Read:
+    """A passage's words and sentences as the checker compares answer sentences with them: read once per
+    check, not once per answer sentence."""
+
+    terms: set[str]
+    spans: list[tuple[int, int]]
+    span_terms: list[set[str]]
+
+    @classmethod
+    def of(cls, passage: Passage) -> _Read:
+        spans = tx.split_sentences(passage.text) or [(0, len(passage.text))]
+        return cls(content_terms(passage.text), spans, [content_terms(passage.text[s:e]) for s, e in spans])
+
+
 class CitationChecker:
     # Passage sentences whose vectors are kept: a streamed answer is checked once per sentence against
     # the same passages, so each passage sentence is embedded once per question, not once per check.
@@ -67,13 +82,14 @@ class CitationChecker:
         answer to `question` ("Meta" to "Who won the 2022 World Cup?" is not supported by a passage
         that names Meta but no World Cup)."""
         by_n = {p.n: p for p in passages}
+        read = {p.n: _Read.of(p) for p in passages}
         pieces = [(_claim(sentence, question), cited) for sentence, cited in _answer_sentences(answer)]
-        supports = [{p.n: self._support(piece, p, None, i) for p in passages} for i, (piece, _) in enumerate(pieces)]
+        supports = [{p.n: self._support(piece, p, read[p.n], None, i) for p in passages} for i, (piece, _) in enumerate(pieces)]
         # Embeddings cost most of the check: only paraphrases the words alone cannot place need them.
         if any(not all(n in by_n and sup[n][0] for n in cited) or not cited for sup, (_, cited) in zip(supports, pieces)):
             embeds = self._embed_pieces(pieces, passages)
             if embeds is not None:
-                supports = [{p.n: self._support(piece, p, embeds, i) for p in passages} for i, (piece, _) in enumerate(pieces)]
+                supports = [{p.n: self._support(piece, p, read[p.n], embeds, i) for p in passages} for i, (piece, _) in enumerate(pieces)]
         out_sentences: list[str] = []
         quotes: dict[int, tuple[int, int, float]] = {}
         checked = Checked(answer="", citations=[])
@@ -142,7 +158,7 @@ class CitationChecker:
         return {"answer": vectors[: len(answer_texts)], "passage": passage, "spans": passage_sents}
 
     def _support(
-        self, piece: tuple[str, str], passage: Passage, embeds: dict | None, index: int
+        self, piece: tuple[str, str], passage: Passage, read: _Read, embeds: dict | None, index: int
     ) -> tuple[bool, tuple[int, int], float]:
         """(supported, best quote span within the passage, strength) for (sentence, claim checked for it).
 
@@ -151,10 +167,9 @@ class CitationChecker:
         """
         sentence, claim = piece
         terms = content_terms(claim)
-        lexical = len(terms & content_terms(passage.text)) / len(terms) if terms else 0.0
-        spans = tx.split_sentences(passage.text) or [(0, len(passage.text))]
+        lexical = len(terms & read.terms) / len(terms) if terms else 0.0
         own = content_terms(sentence) or terms
-        best_span = max(spans, key=lambda sp: len(own & content_terms(passage.text[sp[0] : sp[1]])))
+        best_span = read.spans[max(range(len(read.spans)), key=lambda j: len(own & read.span_terms[j]))]
         semantic = 0.0
         if embeds is not None:
             rows = [j for j, (n, _, _) in enumerate(embeds["spans"]) if n == passage.n]
