@@ -56,13 +56,15 @@ class _Read:
     check, not once per answer sentence."""
 
     terms: set[str]
-    spans: list[tuple[int, int]]
+    sentences: list[tuple[int, int]]  # what is embedded
+    spans: list[tuple[int, int]]  # what may be quoted: the sentences, or the whole text when it has none
     span_terms: list[set[str]]
 
     @classmethod
     def of(cls, passage: Passage) -> _Read:
-        spans = tx.split_sentences(passage.text) or [(0, len(passage.text))]
-        return cls(content_terms(passage.text), spans, [content_terms(passage.text[s:e]) for s, e in spans])
+        sentences = tx.split_sentences(passage.text)
+        spans = sentences or [(0, len(passage.text))]
+        return cls(content_terms(passage.text), sentences, spans, [content_terms(passage.text[s:e]) for s, e in spans])
 
 
 class CitationChecker:
@@ -87,7 +89,7 @@ class CitationChecker:
         supports = [{p.n: self._support(piece, p, read[p.n], None, i) for p in passages} for i, (piece, _) in enumerate(pieces)]
         # Embeddings cost most of the check: only paraphrases the words alone cannot place need them.
         if any(not all(n in by_n and sup[n][0] for n in cited) or not cited for sup, (_, cited) in zip(supports, pieces)):
-            embeds = self._embed_pieces(pieces, passages)
+            embeds = self._embed_pieces(pieces, passages, read)
             if embeds is not None:
                 supports = [{p.n: self._support(piece, p, read[p.n], embeds, i) for p in passages} for i, (piece, _) in enumerate(pieces)]
         out_sentences: list[str] = []
@@ -135,12 +137,12 @@ class CitationChecker:
             )
         return checked
 
-    def _embed_pieces(self, pieces, passages) -> dict | None:
+    def _embed_pieces(self, pieces, passages, read: dict[int, _Read]) -> dict | None:
         if self.embedder is None or not hasattr(self.embedder, "embed"):
             return None
         answer_texts = [claim for (_, claim), _ in pieces if claim]
-        passage_sents = [(p.n, s, e) for p in passages for s, e in tx.split_sentences(p.text)]
-        sentences = [next(p.text for p in passages if p.n == n)[s:e] for n, s, e in passage_sents]
+        passage_sents = [(p.n, s, e) for p in passages for s, e in read[p.n].sentences]
+        sentences = [p.text[s:e] for p in passages for s, e in read[p.n].sentences]
         if not answer_texts and not sentences:
             return None
         with self._lock:

@@ -328,7 +328,6 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
     if asked.author:
         return _byline_answer(question, passages, ranking)
 
-
     def fits(group: list[_Unit]) -> bool:
         return asked.held_by([u.text for u in group])
 
@@ -376,7 +375,6 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
 
 
 # --- who wrote it ---
-
 
 
 def _byline_answer(question: str, passages: list[Passage], ranking: _Ranking) -> ExtractiveResult:

@@ -44,7 +44,6 @@ def is_byline(sentence: str) -> bool:
     return bool(rest) and all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in rest)
 
 
-
 # A question word, and what an answer to it must contain. Plain English, not fitted to any question set.
 _MEASURES: list[tuple[str, re.Pattern, re.Pattern]] = [
     (
