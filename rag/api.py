@@ -64,6 +64,7 @@ from .errors import (
     LLMError,
     ModelFileError,
     RagError,
+    RerankerError,
     StoreUnavailableError,
 )
 from .models import Answer
@@ -77,6 +78,7 @@ _ERRORS: list[tuple[type[Exception], int, str]] = [
     (InvalidQuestionError, 400, "invalid_request_error"),
     (EmptyIndexError, 409, "empty_index"),
     (LLMError, 502, "llm_error"),
+    (RerankerError, 502, "reranker_error"),
     (StoreUnavailableError, 503, "store_unavailable"),
     (IndexBusyError, 503, "index_busy"),
     (ModelFileError, 500, "config_error"),

@@ -87,6 +87,20 @@ class LLMSettings(BaseSettings):
     prompt: Literal["auto", "evidence", "passages"] = "auto"
 
 
+class RerankSettings(BaseSettings):
+    """`RAG_RERANKER=server`: a cross-encoder served by an engine that speaks the `/rerank` API (vLLM,
+    llama.cpp's `llama-server --reranking`, Infinity, Cohere, Jina); see rag/rerank.py."""
+
+    model_config = _config("RAG_RERANK_")
+
+    # The server's base URL, ending in its /v1 path (the client POSTs to {url}/rerank).
+    url: str | None = None
+    model: str = "BAAI/bge-reranker-v2-m3"
+    api_key: SecretStr | None = None
+    timeout: float = Field(10.0, gt=0, description="seconds per request")
+    max_retries: int = Field(2, ge=0)
+
+
 class FetchSettings(BaseSettings):
     """How `rag ingest URL` and `rag watch FEED` fetch pages (see rag/fetch.py)."""
 
@@ -118,8 +132,9 @@ class Settings(BaseSettings):
     # Candidates each retriever hands to rank fusion.
     candidates: int = Field(30, ge=1, le=500)
     retrieval_mode: RetrievalMode = "hybrid"
-    # Second stage over the best `rerank_candidates` fused chunks (see rag/rerank.py).
-    reranker: Literal["none", "terms", "window"] = "window"
+    # Second stage over the best `rerank_candidates` fused chunks (see rag/rerank.py); "server" is a
+    # cross-encoder behind a /rerank endpoint (`rerank` below).
+    reranker: Literal["none", "terms", "window", "server"] = "window"
     rerank_candidates: int = Field(30, ge=1, le=200)
     max_file_mb: float = Field(20.0, gt=0)
     max_question_chars: int = Field(4000, ge=10)
@@ -145,6 +160,7 @@ class Settings(BaseSettings):
     chroma: ChromaSettings = Field(default_factory=ChromaSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    rerank: RerankSettings = Field(default_factory=RerankSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
 
     @property
@@ -192,7 +208,7 @@ def describe(settings: Settings, environ: dict[str, str] | None = None, env_file
     environ = {k.upper(): v for k, v in (os.environ if environ is None else environ).items() if v}
     dotenv = {k.upper(): v for k, v in dotenv_values(env_file).items() if v} if env_file.is_file() else {}
     rows = []
-    groups = [("", settings)] + [(f"{name}.", getattr(settings, name)) for name in ("chroma", "embedding", "llm", "fetch")]
+    groups = [("", settings)] + [(f"{name}.", getattr(settings, name)) for name in ("chroma", "embedding", "llm", "rerank", "fetch")]
     for prefix, obj in groups:
         for field, info in type(obj).model_fields.items():
             if isinstance(getattr(obj, field), BaseSettings):

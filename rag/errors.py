@@ -35,5 +35,9 @@ class LLMError(RagError):
     """The language model server failed, refused or is unreachable."""
 
 
+class RerankerError(RagError):
+    """The reranking server failed, refused or is unreachable."""
+
+
 class DocumentError(RagError):
     """A file could not be read as an article (the reason is in the message)."""

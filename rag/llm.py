@@ -219,13 +219,17 @@ class OpenAIChat:
         return LLMError(f"the language model server at {url} refused the request (HTTP {status}): {detail}")
 
     def _detail(self, err: openai.APIError) -> str:
-        body = err.body if isinstance(err.body, dict) else {}
-        message = body.get("message") if isinstance(body.get("message"), str) else err.message
-        return self._scrub(message)[:300]
+        return self._scrub(error_detail(err))[:300]
 
     def _scrub(self, text: str) -> str:
         # Servers sometimes echo the request back; the key must never reach a message or a log.
         return text.replace(self._key, "***") if self._key else text
+
+
+def error_detail(err: openai.APIError) -> str:
+    """The server's own words for an error: its JSON error message, else the client's summary."""
+    body = err.body if isinstance(err.body, dict) else {}
+    return body["message"] if isinstance(body.get("message"), str) else err.message
 
 
 def _transient(err: openai.APIError) -> bool:

@@ -10,6 +10,9 @@ First-stage rank fusion only knows ranks. The rerankers look at the candidates t
   embedded at query time for the leading candidates (the chunk vector dilutes a one-sentence
   answer with 200 tokens of context; the window does not).
 * `none` — rank fusion's order.
+* `server` — a cross-encoder (bge-reranker, jina-reranker, Qwen3-Reranker...) served by an engine
+  that speaks the `/rerank` API: vLLM, llama.cpp's `llama-server --reranking`, Infinity, Cohere,
+  Jina. No cross-encoder ships its weights on PyPI, so none runs in-process; this is the way to one.
 
 Figures for each on the seed dev set and a RealTime QA slice are in the README.
 """
@@ -23,10 +26,13 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import openai
 from llama_index.core.embeddings import BaseEmbedding
 
 from . import text as tx
-from .config import Settings
+from .config import RerankSettings, Settings
+from .errors import ConfigError, RerankerError
+from .llm import error_detail
 from .models import Passage
 from .store import Store
 
@@ -135,6 +141,95 @@ class WindowEmbeddingReranker(TermWindowReranker):
         return [*first, _z(window)]
 
 
+class ServerReranker(Reranker):
+    """Scores every candidate with a cross-encoder behind `{url}/rerank` and orders them by its score.
+
+    The request is the common form (Cohere's, which vLLM, llama.cpp's server, Infinity and Jina
+    accept): `{"model", "query", "documents", "top_n"}` answered by `{"results": [{"index",
+    "relevance_score"}]}`. Each document is the chunk headed by its title and byline, as it is matched
+    in the first stage. The openai client does the HTTP: timeouts, retries with backoff, the key.
+    """
+
+    def __init__(self, settings: RerankSettings):
+        if not settings.url:
+            raise ConfigError(
+                "RAG_RERANKER=server needs RAG_RERANK_URL: the /v1 base URL of a reranking server "
+                "(e.g. vLLM serving BAAI/bge-reranker-v2-m3, or llama.cpp's llama-server --reranking)."
+            )
+        self.url = settings.url.rstrip("/")
+        self.settings = settings
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        self._client = openai.OpenAI(
+            api_key=key or "not-needed",  # local servers ignore it; the client insists on one
+            base_url=self.url,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+        )
+
+    def rerank(self, question, query_vector, passages):
+        if len(passages) < 2:
+            return passages
+        body = {
+            "model": self.settings.model,
+            "query": question,
+            "documents": [tx.match_text(p.title, p.text, p.author) for p in passages],
+            "top_n": len(passages),
+        }
+        try:
+            reply = self._client.post("/rerank", body=body, cast_to=object)
+        except openai.APIError as err:
+            raise self._error(err) from err
+        scores = self._scores(reply, len(passages))
+        # Candidates the server left unscored keep their first-stage order, after the scored ones.
+        order = sorted(range(len(passages)), key=lambda i: (i not in scores, -scores.get(i, 0.0), i))
+        return [
+            passages[i].model_copy(update={"rerank_score": round(scores[i], 4)}) if i in scores else passages[i]
+            for i in order
+        ]
+
+    def _scores(self, reply: object, n: int) -> dict[int, float]:
+        results = reply.get("results") if isinstance(reply, dict) else None
+        scores: dict[int, float] = {}
+        for item in results if isinstance(results, list) else ():
+            index = item.get("index") if isinstance(item, dict) else None
+            score = item.get("relevance_score") if isinstance(item, dict) else None
+            if isinstance(index, int) and 0 <= index < n and isinstance(score, (int, float)):
+                scores[index] = float(score)
+        if not scores:
+            raise RerankerError(
+                f"the reranking server at {self.url} answered /rerank without results "
+                "({'results': [{'index', 'relevance_score'}]}); is RAG_RERANK_URL a reranking server?"
+            )
+        return scores
+
+    def _error(self, err: openai.APIError) -> RerankerError:
+        url = self.url
+        if isinstance(err, openai.APITimeoutError):
+            return RerankerError(
+                f"no reply from the reranking server at {url} within {self.settings.timeout:g} s; "
+                "raise RAG_RERANK_TIMEOUT, or set RAG_RERANKER=window to rerank without it."
+            )
+        if isinstance(err, openai.APIConnectionError):
+            return RerankerError(
+                f"could not reach the reranking server at {url}; is it running? "
+                "(RAG_RERANK_URL; RAG_RERANKER=window reranks without it)"
+            )
+        if not isinstance(err, openai.APIStatusError):
+            return RerankerError(f"the reranking server at {url} sent a reply that could not be read ({type(err).__name__}).")
+        status = err.status_code
+        if status in (401, 403):
+            return RerankerError(f"the reranking server at {url} rejected the key (HTTP {status}); check RAG_RERANK_API_KEY.")
+        if status == 404:
+            return RerankerError(
+                f"{url}/rerank was not found (HTTP 404): start the server as a reranker (vLLM with a reranking "
+                f"model, llama-server --reranking) and check RAG_RERANK_MODEL ({self.settings.model}) and that "
+                "RAG_RERANK_URL ends in the server's /v1 path."
+            )
+        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
+        detail = error_detail(err).replace(key, "***") if key else error_detail(err)
+        return RerankerError(f"the reranking server at {url} failed (HTTP {status}): {detail[:300]}")
+
+
 def build_reranker(settings: Settings, store: Store, embedder: BaseEmbedding) -> Reranker:
     match settings.reranker:
         case "none":
@@ -143,6 +238,8 @@ def build_reranker(settings: Settings, store: Store, embedder: BaseEmbedding) ->
             return TermWindowReranker(store, embedder)
         case "window":
             return WindowEmbeddingReranker(store, embedder)
+        case "server":
+            return ServerReranker(settings.rerank)
     raise ValueError(settings.reranker)
 
 

@@ -2,20 +2,22 @@
 
 Speaks enough of the protocol for the real `openai` client: `POST
 /v1/chat/completions` (plain, and streamed as chunked SSE ending in `data:
-[DONE]`) and `GET /v1/models`. Load the fixtures with `pytest_plugins =
-["tests.openai_server"]`, take `openai_server` (or use `with OpenAIServer() as
-server:`) and point the client at `server.url`:
+[DONE]`), `GET /v1/models`, and the `/v1/rerank` route that vLLM, llama.cpp's
+server, Infinity and Cohere share (when `server.rerank` is set). Load the
+fixtures with `pytest_plugins = ["tests.openai_server"]`, take `openai_server`
+(or use `with OpenAIServer() as server:`) and point the client at `server.url`:
 
     server.reply = lambda request: "Paris [1]."     # or a list of stream pieces
-    server.fail(500, times=2)                       # the next 2 chat requests get HTTP 500
+    server.fail(500, times=2)                       # the next 2 chat / rerank requests get HTTP 500
     server.fail(429, headers={"Retry-After": "1"})
     server.hang(times=None)                         # every request stalls until the server stops
     server.drop_stream(after=2)                     # close the connection after 2 streamed pieces
     server.reject_response_format = True            # 400 whenever response_format is sent
+    server.rerank = lambda request: [0.1, 0.9, ...]  # /v1/rerank: a score per document (None: no route)
     server.chat_requests[-1].body["messages"]       # what the client sent
     prompt_passages(request)                        # {n: text} of the passages newsdesk put in the prompt
 
-Faults queue up in the order given and each applies to the next chat request
+Faults queue up in the order given and each applies to the next chat or rerank request
 (`times=None`: to every one from then on); requests past them are answered.
 The `dead_server_url` fixture gives a loopback URL nothing listens on.
 """
@@ -72,6 +74,7 @@ class OpenAIServer:
         self.reply: Reply = reply or (lambda request: "Hello from the test server.")
         self.models = models  # None accepts any model name; a list 404s the others
         self.reject_response_format = False
+        self.rerank: Callable[[dict], list[float]] | None = None
         self.requests: list[Recorded] = []
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
@@ -198,7 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = json.loads(raw) if raw else None
         self._record(body)
-        if self.path.rstrip("/") != "/v1/chat/completions" or not isinstance(body, dict):
+        route = self.path.rstrip("/")
+        reranking = route == "/v1/rerank" and self.app.rerank is not None
+        if route != "/v1/chat/completions" and not reranking or not isinstance(body, dict):
             self._json(404, _error(f"no route {self.path}"))
             return
         fault = self.app._next_fault()
@@ -211,6 +216,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         model = body.get("model", "")
+        if reranking:
+            scores = self.app.rerank(body)
+            ranked = sorted(range(len(scores)), key=lambda i: -scores[i])[: body.get("top_n") or len(scores)]
+            results = [{"index": i, "relevance_score": scores[i]} for i in ranked]
+            self._json(200, {"id": "rerank-test", "model": model, "results": results, "usage": {"total_tokens": 1}})
+            return
         if self.app.models is not None and model not in self.app.models:
             self._json(404, _error(f"The model `{model}` does not exist.", code="model_not_found"))
             return
