@@ -115,9 +115,17 @@ def read_html(markup: str | bytes, url: str | None = None) -> RawArticle:
 
 
 class _TextParser(HTMLParser):
-    """Text of the elements a reader sees (no scripts, styles or templates), one block per line."""
+    """Text of the elements a reader sees (no scripts, styles or templates), one block per line.
+
+    Only block elements end a line: a link or <b> inside a sentence leaves the sentence whole."""
 
     HIDDEN = {"script", "style", "noscript", "template", "svg", "head"}
+    BLOCK = {
+        "address", "article", "aside", "blockquote", "caption", "dd", "div", "dl", "dt", "figcaption", "figure",
+        "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "li", "main", "nav", "ol", "p", "pre",
+        "section", "table", "td", "th", "title", "tr", "ul",
+    }
+    BREAK = {"br", "hr"}  # void elements: they have no end tag
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -126,10 +134,13 @@ class _TextParser(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.hidden += tag in self.HIDDEN
+        if tag in self.BLOCK or tag in self.BREAK:
+            self.parts.append("\n")
 
     def handle_endtag(self, tag):
         self.hidden -= tag in self.HIDDEN and self.hidden > 0
-        self.parts.append("\n")
+        if tag in self.BLOCK:
+            self.parts.append("\n")
 
     def handle_data(self, data):
         if not self.hidden:
