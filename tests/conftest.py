@@ -11,6 +11,10 @@ from hypothesis import settings
 
 from tests.chroma_server import ChromaServer, free_port  # noqa: F401  (free_port is re-exported for the tests)
 
+# The loopback OpenAI-compatible server's fixtures, for every test module; declared here, before any
+# module imports it, so pytest rewrites its asserts.
+pytest_plugins = ["tests.openai_server"]
+
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 DEV_SET = REPO / "tests" / "data" / "seed_dev.jsonl"

@@ -3,9 +3,9 @@
 Speaks enough of the protocol for the real `openai` client: `POST
 /v1/chat/completions` (plain, and streamed as chunked SSE ending in `data:
 [DONE]`), `GET /v1/models`, and the `/v1/rerank` route that vLLM, llama.cpp's
-server, Infinity and Cohere share (when `server.rerank` is set). Load the
-fixtures with `pytest_plugins = ["tests.openai_server"]`, take `openai_server`
-(or use `with OpenAIServer() as server:`) and point the client at `server.url`:
+server, Infinity and Cohere share (when `server.rerank` is set). tests/conftest.py
+loads its fixtures: take `openai_server` (or use `with OpenAIServer() as
+server:`) and point the client at `server.url`:
 
     server.reply = lambda request: "Paris [1]."     # or a list of stream pieces
     server.fail(500, times=2)                       # the next 2 chat / rerank requests get HTTP 500

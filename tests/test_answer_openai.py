@@ -14,8 +14,6 @@ from rag.llm import OpenAIChat
 from tests.conftest import SEEDS
 from tests.openai_server import prompt_passages
 
-pytest_plugins = ["tests.openai_server"]
-
 
 def first_sentence_reply(request: dict) -> str:
     """A stand-in model that quotes the first sentence of passage [1] and cites it."""

@@ -13,7 +13,6 @@ from rag.config import Settings, describe
 from rag.llm import resolve_provider
 from tests.conftest import SEEDS
 
-pytest_plugins = ["tests.openai_server"]
 
 POISON = "poison-s3cret-value"
 # What shells, CI systems and container platforms set for their own use.

@@ -18,9 +18,7 @@ from rag.llm import LocalLlama, OpenAIChat, build_llm, default_local_model_path,
 if TYPE_CHECKING:
     from tests.openai_server import OpenAIServer
 
-# Fixtures `openai_server` and `dead_server_url` (imported by pytest, so not imported here).
-pytest_plugins = ["tests.openai_server"]
-
+# Fixtures `openai_server` and `dead_server_url` come from tests/openai_server.py (loaded by conftest).
 KEY = "sk-test-secret-key-1234"
 QUESTION = [{"role": "system", "content": "Answer from the passages."}, {"role": "user", "content": "Who won?"}]
 

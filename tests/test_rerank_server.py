@@ -10,8 +10,6 @@ from rag.errors import ConfigError, RerankerError
 from tests.test_cli import rag
 from tests.test_rerank_context import DISTRACTOR, QUESTION, TARGET
 
-pytest_plugins = ["tests.openai_server"]
-
 
 def answers_the_question(request: dict) -> list[float]:
     """What a cross-encoder does for QUESTION: the document that says who was bought scores high."""
