@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--no-baseline", action="store_true", help="skip the llama-index baseline")
     parser.add_argument("--no-answers", action="store_true", help="retrieval figures only")
-    parser.add_argument("--rerankers", default="none,terms,window", help="also report retrieval with these rerankers")
+    parser.add_argument("--rerankers", default="none,terms,window", help="also report retrieval with these rerankers (add `server` with RAG_RERANK_URL set for a cross-encoder)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
