@@ -222,8 +222,12 @@ class OpenAIChat:
         return self._scrub(error_detail(err))[:300]
 
     def _scrub(self, text: str) -> str:
-        # Servers sometimes echo the request back; the key must never reach a message or a log.
-        return text.replace(self._key, "***") if self._key else text
+        return scrub(text, self._key)
+
+
+def scrub(text: str, key: str) -> str:
+    """`text` without `key`: servers sometimes echo the request back; a key must never reach a message or a log."""
+    return text.replace(key, "***") if key else text
 
 
 def error_detail(err: openai.APIError) -> str:

@@ -32,7 +32,7 @@ from llama_index.core.embeddings import BaseEmbedding
 from . import text as tx
 from .config import RerankSettings, Settings
 from .errors import ConfigError, RerankerError
-from .llm import error_detail
+from .llm import error_detail, scrub
 from .models import Passage
 from .store import Store
 
@@ -158,9 +158,9 @@ class ServerReranker(Reranker):
             )
         self.url = settings.url.rstrip("/")
         self.settings = settings
-        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        self._key = settings.api_key.get_secret_value() if settings.api_key else ""
         self._client = openai.OpenAI(
-            api_key=key or "not-needed",  # local servers ignore it; the client insists on one
+            api_key=self._key or "not-needed",  # local servers ignore it; the client insists on one
             base_url=self.url,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
@@ -225,9 +225,7 @@ class ServerReranker(Reranker):
                 f"model, llama-server --reranking) and check RAG_RERANK_MODEL ({self.settings.model}) and that "
                 "RAG_RERANK_URL ends in the server's /v1 path."
             )
-        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
-        detail = error_detail(err).replace(key, "***") if key else error_detail(err)
-        return RerankerError(f"the reranking server at {url} failed (HTTP {status}): {detail[:300]}")
+        return RerankerError(f"the reranking server at {url} failed (HTTP {status}): {scrub(error_detail(err), self._key)[:300]}")
 
 
 def build_reranker(settings: Settings, store: Store, embedder: BaseEmbedding) -> Reranker:

@@ -95,7 +95,7 @@ def test_server_reranker_needs_a_url(make_settings, embedder):
         Assistant(make_settings(reranker="server"), embedder=embedder)
 
 
-def test_cli_answers_through_the_reranking_server(openai_server, tmp_path):
+def test_cli_answers_through_the_reranking_server(openai_server, dead_server_url, tmp_path):
     folder, data = tmp_path / "mining", tmp_path / "data"
     folder.mkdir()
     (folder / "profile.txt").write_text(DISTRACTOR)
@@ -107,7 +107,7 @@ def test_cli_answers_through_the_reranking_server(openai_server, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Karsk Metals" in done.stdout
     assert any(r.path == "/v1/rerank" for r in openai_server.requests)
-    dead = {**env, "RAG_RERANK_URL": "http://127.0.0.1:9/v1", "RAG_RERANK_MAX_RETRIES": "0"}
+    dead = {**env, "RAG_RERANK_URL": dead_server_url, "RAG_RERANK_MAX_RETRIES": "0"}
     down = rag("ask", QUESTION, data_dir=data, env=dead)
     assert down.returncode == 1
-    assert "could not reach the reranking server at http://127.0.0.1:9/v1" in down.stderr and "Traceback" not in down.stderr
+    assert f"could not reach the reranking server at {dead_server_url}" in down.stderr and "Traceback" not in down.stderr
