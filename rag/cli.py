@@ -92,6 +92,7 @@ def cmd_watch(args) -> int:
         args.targets,
         every=parse_every(args.every),
         debounce_ms=args.debounce_ms,
+        rescan=parse_every(args.rescan),
         log=lambda line: print(line, flush=True),
         respect_robots=not args.ignore_robots,
         follow_links=args.follow_links,
@@ -309,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("targets", nargs="+", help="folders or files to watch, and RSS/Atom feed URLs to re-poll")
     p.add_argument("--every", default="15m", help="how often to re-poll feeds, e.g. 30s, 15m, 1h (default 15m)")
     p.add_argument("--debounce-ms", type=int, default=2000, help="longest wait to gather a burst of file changes into one batch")
+    p.add_argument("--rescan", default="1h", help="how often to re-read the folders whole, for changes the OS did not report (default 1h)")
     p.add_argument("--ignore-robots", action="store_true", help="fetch pages even where robots.txt disallows it")
     p.add_argument("--follow-links", action="store_true", help="also read symbolic links that lead outside the folder")
     p.set_defaults(func=cmd_watch)

@@ -77,17 +77,18 @@ def discover(
     that cannot be: missing ones, and symbolic links leading outside the folder given (unless `follow_links`).
 
     Each file gets its base source name (`sources.base_name`), relative to `within` when it lies under
-    that folder (a watched folder's files are named as when the folder is ingested); `sources.assign`
-    settles the final one.
+    that folder (a watched folder's files and subfolders are named as when the folder is ingested);
+    `sources.assign` settles the final one.
     """
     found: list[SourceFile] = []
     refused: list[FileOutcome] = []
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
-            root = path.resolve()
-            seen_dirs = {root}
-            for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_links):
+            start = path.resolve()
+            root = _root(start, within) or start
+            seen_dirs = {start}
+            for dirpath, dirnames, filenames in os.walk(start, followlinks=follow_links):
                 here = Path(dirpath)
                 kept = []
                 for d in sorted(d for d in dirnames if not d.startswith(".")):
@@ -109,11 +110,19 @@ def discover(
                     found.append(SourceFile(file, sources.base_name(file, root), root))
         elif path.is_file():
             file = path.resolve()
-            root = within.resolve() if within and within.resolve() in file.parents else file.parent
+            root = _root(file, within) or file.parent
             found.append(SourceFile(file, sources.base_name(file, root), root))
         else:
             refused.append(FileOutcome(path=str(path), status="error", reason="no such file or folder"))
-    return found, refused
+    # A file named on its own and inside a folder also named (a watcher's batch) is read once.
+    once = {str(f.path): f for f in reversed(found)}
+    return [f for f in found if once[str(f.path)] is f], refused
+
+
+def _root(path: Path, within: Path | None) -> Path | None:
+    """`within`, resolved, when `path` (resolved) lies inside it."""
+    root = within.resolve() if within else None
+    return root if root and (root == path or root in path.parents) else None
 
 
 def _outside(target: Path, root: Path) -> bool:

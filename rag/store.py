@@ -43,6 +43,8 @@ _PAGE = 2000
 UNCOMMITTED_GRACE_S = 600
 # Committed doc hashes per filtered read (Chroma `$in`).
 _HASHES_PER_READ = 200
+# Seconds to wait before each reopen-and-retry of an embedded call that met another process's write half-done.
+_REOPEN_PAUSES = (0.1, 0.5, 2.0)
 
 T = TypeVar("T")
 
@@ -56,7 +58,8 @@ class Store:
             if settings.chroma.host
             else f"the index at {settings.chroma_path}"
         )
-        self._lock = threading.Lock()
+        # Re-entrant: a reopen under it (`_follow`) runs Chroma calls that may reopen again (`_guard`).
+        self._lock = threading.RLock()
         self.write_lock = WriteLock(
             settings.data_dir, settings.write_lock_timeout, self._where, enabled=not settings.chroma.host
         )
@@ -99,8 +102,11 @@ class Store:
             seen, self._seen_version = self._seen_version, version
             if self.settings.chroma.host or seen is None or version == seen or version in self._own_versions:
                 return
-            self._client.close()
-            self._open()
+            self._reopen()
+
+    def _reopen(self) -> None:
+        self._client.close()
+        self._open()
 
     @property
     def where(self) -> str:
@@ -122,7 +128,33 @@ class Store:
         return chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=config)
 
     def _guard(self, call: Callable[[], T]) -> T:
-        """Runs a Chroma call, turning connection failures into StoreUnavailableError."""
+        """Runs a Chroma call, turning connection failures into StoreUnavailableError.
+
+        Embedded, another process's write can be caught half-way on disk (`rag serve` reading while
+        `rag watch` writes: Chroma's "Error finding id"); the index is reopened and the call retried
+        a few times before the error is reported.
+        """
+        from chromadb.errors import InternalError
+
+        error: Exception | None = None
+        for pause in (0.0, *_REOPEN_PAUSES):
+            if error is not None:
+                time.sleep(pause)
+                with self._lock:
+                    self._reopen()
+            try:
+                return self._call(call)
+            except InternalError as exc:
+                if self.settings.chroma.host or not hasattr(self, "chunks"):
+                    raise
+                error = exc
+        raise StoreUnavailableError(
+            f"Could not use {self._where} ({error}), even after reopening it {len(_REOPEN_PAUSES)} times. "
+            "If another process is writing to it, try again when it is done; if this persists, "
+            "the index files are damaged: ingest again into a fresh --data-dir."
+        ) from error
+
+    def _call(self, call: Callable[[], T]) -> T:
         try:
             return call()
         except StoreUnavailableError:

@@ -2,8 +2,11 @@
 
 Folders are watched with watchfiles (OS notifications, debounced, so a burst of a thousand files
 arrives as one batch); each batch is one ingest of the files added or edited and one removal of
-the files deleted. Feeds are re-polled every `every` seconds; only new or changed articles are
-fetched (conditional requests) and embedded. Each batch takes the index's write lock only while it
+the files deleted. A folder that appears (made, or moved in) is read whole: files written into it
+before the OS watches it raise no notification. Notifications can still be lost (a full event
+queue, a network filesystem), so folders are also re-synced every `rescan` seconds; content hashes
+make that cheap (unchanged files are not embedded again). Feeds are re-polled every `every`
+seconds; only new or changed articles are fetched (conditional requests) and embedded. Each batch takes the index's write lock only while it
 writes, so `rag serve` can run beside it. An article is committed whole or not at all (see
 `store.py`), so stopping with Ctrl-C at any moment leaves no half article behind.
 """
@@ -41,6 +44,7 @@ class Watcher:
         targets: Sequence[str],
         every: float = 900.0,
         debounce_ms: int = 2000,
+        rescan: float = 3600.0,
         log: Callable[[str], None] = print,
         respect_robots: bool = True,
         follow_links: bool = False,
@@ -55,6 +59,7 @@ class Watcher:
             raise RagError("nothing to watch: give folders, files or feed URLs")
         self.every = every
         self.debounce_ms = debounce_ms
+        self.rescan = rescan
         self.log = log
         self.respect_robots = respect_robots
         self.follow_links = follow_links
@@ -64,9 +69,10 @@ class Watcher:
         import watchfiles
 
         stop = stop or threading.Event()
-        self._report(self.assistant.ingest(self.paths, prune=True, follow_links=self.follow_links), "synced")
+        self._sync("synced")
         self._poll()
         due = time.monotonic() + self.every
+        resync = time.monotonic() + self.rescan
         self.log(f"watching {', '.join(map(str, self.paths + self.feeds))} (Ctrl-C to stop)")
         if not self.paths:
             while not stop.wait(max(0.0, due - time.monotonic())):
@@ -89,12 +95,16 @@ class Watcher:
             if self.feeds and time.monotonic() >= due:
                 self._poll()
                 due = time.monotonic() + self.every
+            if time.monotonic() >= resync:
+                self._sync("rescanned:")
+                resync = time.monotonic() + self.rescan
 
     def apply(self, changed: Iterable[Path]) -> None:
-        """One batch: files that exist are (re)ingested, under the watched folder they belong to; the rest removed."""
+        """One batch: files and folders that exist are (re)ingested, under the watched folder they belong to;
+        the rest removed."""
         changed = set(changed)
         batch = IngestReport()
-        present = sorted(p for p in changed if p.is_file())
+        present = sorted(p for p in changed if p.is_file() or p.is_dir())
         for root in self.paths:
             mine = [p for p in present if p == root or root in p.parents]
             if mine:
@@ -109,7 +119,7 @@ class Watcher:
         self._report(batch, f"batch of {len(changed)} changes:")
 
     def _wanted(self, change, path: str) -> bool:
-        """Article files, and any deletion (a deleted folder takes its articles with it); nothing hidden."""
+        """Article files, new folders, and any deletion (a deleted folder takes its articles with it); nothing hidden."""
         import watchfiles
 
         p = Path(path)
@@ -117,7 +127,13 @@ class Watcher:
         inside = p.relative_to(root).parts if root else p.parts
         if any(part.startswith(".") for part in inside):
             return False
+        if change == watchfiles.Change.added and p.is_dir():
+            return True
         return change == watchfiles.Change.deleted or p.suffix.lower() in SUPPORTED
+
+    def _sync(self, summary: str) -> None:
+        """Everything watched, read whole: new and edited files ingested, vanished ones removed."""
+        self._report(self.assistant.ingest(self.paths, prune=True, follow_links=self.follow_links), summary)
 
     def _poll(self) -> None:
         if self.feeds:

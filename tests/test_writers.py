@@ -12,6 +12,7 @@ import pytest
 
 from rag import Assistant
 from rag.config import LLMSettings
+from rag.errors import StoreUnavailableError
 from rag.locks import WriteLock
 from tests.conftest import REPO, SEEDS
 
@@ -188,3 +189,32 @@ def test_bm25_reads_a_consistent_view_while_garbage_is_deleted(make_settings, em
 def test_write_lock_only_for_an_embedded_index(make_settings, embedder):
     store = Assistant(_settings(make_settings), embedder=embedder, llm=None).store
     assert store.write_lock.enabled is (make_settings.mode == "embedded")
+
+
+class _TornRead:
+    """A chunks collection whose reads fail as Chroma's do on another process's half-written files."""
+
+    def get(self, *args, **kwargs):
+        from chromadb.errors import InternalError
+
+        raise InternalError("Error executing plan: Internal error: Error finding id")
+
+
+def test_a_torn_read_reopens_the_embedded_index(tmp_path, embedder, seeds_copy, monkeypatch):
+    from rag.config import Settings
+
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", llm=LLMSettings(provider="extractive")), embedder=embedder)
+    assistant.ingest([seeds_copy])
+    store = assistant.store
+    ids = [cid for cid, _, _ in store.iter_committed_chunks()][:3]
+    store.chunks = _TornRead()
+    # Reopening loads the index as it is on disk, where the other process's write has landed.
+    assert set(store.vectors(ids)) == set(ids)
+    assert not isinstance(store.chunks, _TornRead)
+
+    reopen = store._open
+    monkeypatch.setattr(store, "_open", lambda: (reopen(), setattr(store, "chunks", _TornRead())))
+    monkeypatch.setattr("rag.store._REOPEN_PAUSES", (0.0, 0.0))
+    store.chunks = _TornRead()
+    with pytest.raises(StoreUnavailableError, match=r"reopening it 2 times.*fresh --data-dir"):
+        store.vectors(ids)
