@@ -145,6 +145,7 @@ class Store:
             try:
                 return self._call(call)
             except InternalError as exc:
+                # A server has one index for all; an index not yet opened has nothing to reopen.
                 if self.settings.chroma.host or not hasattr(self, "chunks"):
                     raise
                 error = exc

@@ -6,8 +6,8 @@ the files deleted. A folder that appears (made, or moved in) is read whole: file
 before the OS watches it raise no notification. Notifications can still be lost (a full event
 queue, a network filesystem), so folders are also re-synced every `rescan` seconds; content hashes
 make that cheap (unchanged files are not embedded again). Feeds are re-polled every `every`
-seconds; only new or changed articles are fetched (conditional requests) and embedded. Each batch takes the index's write lock only while it
-writes, so `rag serve` can run beside it. An article is committed whole or not at all (see
+seconds; only new or changed articles are fetched (conditional requests) and embedded. Each batch
+takes the index's write lock only while it writes, so `rag serve` can run beside it. An article is committed whole or not at all (see
 `store.py`), so stopping with Ctrl-C at any moment leaves no half article behind.
 """
 
