@@ -7,8 +7,9 @@ before the OS watches it raise no notification. Notifications can still be lost 
 queue, a network filesystem), so folders are also re-synced every `rescan` seconds; content hashes
 make that cheap (unchanged files are not embedded again). Feeds are re-polled every `every`
 seconds; only new or changed articles are fetched (conditional requests) and embedded. Each batch
-takes the index's write lock only while it writes, so `rag serve` can run beside it. An article is committed whole or not at all (see
-`store.py`), so stopping with Ctrl-C at any moment leaves no half article behind.
+takes the index's write lock only while it writes, so `rag serve` can run beside it. An article is
+committed whole or not at all (see `store.py`), so stopping with Ctrl-C at any moment leaves no half
+article behind.
 """
 
 from __future__ import annotations
