@@ -122,11 +122,11 @@ def discover(
 def _root(path: Path, within: Path | None) -> Path | None:
     """`within`, resolved, when `path` (resolved) lies inside it."""
     root = within.resolve() if within else None
-    return root if root and (root == path or root in path.parents) else None
+    return root if root and path.is_relative_to(root) else None
 
 
 def _outside(target: Path, root: Path) -> bool:
-    return target != root and root not in target.parents
+    return not target.is_relative_to(root)
 
 
 def _link_outcome(link: Path, target: Path, root: Path) -> FileOutcome:
@@ -362,7 +362,7 @@ class Ingestor:
         out = []
         for art in self.store.articles():
             path = Path(art.path)
-            under = any(path == r or r in path.parents for r in roots)
+            under = any(path.is_relative_to(r) for r in roots)
             if under and art.source not in seen and not path.exists():
                 self.store.remove(art.source)
                 out.append(FileOutcome(path=art.path, source=art.source, status="removed"))

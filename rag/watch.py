@@ -107,7 +107,7 @@ class Watcher:
         batch = IngestReport()
         present = sorted(p for p in changed if p.is_file() or p.is_dir())
         for root in self.paths:
-            mine = [p for p in present if p == root or root in p.parents]
+            mine = [p for p in present if p.is_relative_to(root)]
             if mine:
                 present = [p for p in present if p not in mine]
                 within = root if root.is_dir() else None
@@ -124,7 +124,7 @@ class Watcher:
         import watchfiles
 
         p = Path(path)
-        root = next((r for r in self.paths if r == p or r in p.parents), None)
+        root = next((r for r in self.paths if p.is_relative_to(r)), None)
         inside = p.relative_to(root).parts if root else p.parts
         if any(part.startswith(".") for part in inside):
             return False

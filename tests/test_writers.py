@@ -11,7 +11,7 @@ import time
 import pytest
 
 from rag import Assistant
-from rag.config import LLMSettings
+from rag.config import LLMSettings, Settings
 from rag.errors import StoreUnavailableError
 from rag.locks import WriteLock
 from tests.conftest import REPO, SEEDS
@@ -201,8 +201,6 @@ class _TornRead:
 
 
 def test_a_torn_read_reopens_the_embedded_index(tmp_path, embedder, seeds_copy, monkeypatch):
-    from rag.config import Settings
-
     assistant = Assistant(Settings(data_dir=tmp_path / "data", llm=LLMSettings(provider="extractive")), embedder=embedder)
     assistant.ingest([seeds_copy])
     store = assistant.store
