@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rag import Assistant, Settings  # noqa: E402
-from rag.config import LLMSettings  # noqa: E402
-from rag.evaluate import answer_matches, load_dataset, percentile  # noqa: E402
+from rag.core.config import LLMSettings  # noqa: E402
+from rag.eval.run import answer_matches, load_dataset, percentile  # noqa: E402
 from tests.llama_server import LlamaServer, missing  # noqa: E402
 
 

@@ -23,10 +23,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rag import Assistant, Settings  # noqa: E402
-from rag.config import LLMSettings  # noqa: E402
-from rag.evaluate import percentile, source_rank  # noqa: E402
-from rag.readers import read_html  # noqa: E402
-from rag.text import match_text  # noqa: E402
+from rag.core.config import LLMSettings  # noqa: E402
+from rag.eval.run import percentile, source_rank  # noqa: E402
+from rag.ingest.readers import read_html  # noqa: E402
+from rag.core.text import match_text  # noqa: E402
 from tests.news_site import page  # noqa: E402
 
 SHAPES = ("jsonld", "opengraph", "byline")

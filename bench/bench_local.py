@@ -27,10 +27,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rag import Assistant, Settings  # noqa: E402
-from rag.config import LLMSettings  # noqa: E402
-from rag.llm import LOCAL_MODEL_FILE, LocalLlama  # noqa: E402
+from rag.core.config import LLMSettings  # noqa: E402
+from rag.answering.llm import LOCAL_MODEL_FILE, LocalLlama  # noqa: E402
 
-from rag.evaluate import answer_matches, percentile  # noqa: E402
+from rag.eval.run import answer_matches, percentile  # noqa: E402
 
 
 def stats(values: list[float]) -> str:

@@ -35,9 +35,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rag import Assistant, Settings  # noqa: E402
-from rag.embeddings import TokenCounter  # noqa: E402
-from rag.evaluate import answer_matches  # noqa: E402
-from rag.rerank import build_reranker  # noqa: E402
+from rag.index.embeddings import TokenCounter  # noqa: E402
+from rag.eval.run import answer_matches  # noqa: E402
+from rag.retrieval.rerank import build_reranker  # noqa: E402
 
 KS = (1, 3, 5, 10)
 

@@ -106,7 +106,7 @@ class HashEmbedding(BaseEmbedding):
 def make_embedder(kind: str) -> BaseEmbedding:
     if kind == "hash":
         return HashEmbedding()
-    from rag.embeddings import MiniLMEmbedding
+    from rag.index.embeddings import MiniLMEmbedding
 
     return MiniLMEmbedding()
 
@@ -186,7 +186,7 @@ STAGES = ("read+clean", "chunk", "embed", "write_chunks", "commit", "delete_stal
 
 
 def instrument(assistant: Any) -> StageTimers:
-    import rag.ingest as ingest_mod
+    import rag.ingest.pipeline as ingest_mod
 
     timers = StageTimers()
     ing = assistant.ingestor
@@ -225,8 +225,8 @@ def log(msg: str) -> None:
 
 def worker(spec: dict) -> dict:
     from rag import Assistant, Settings
-    from rag.config import ChromaSettings, EmbeddingSettings, LLMSettings
-    from rag.text import match_text
+    from rag.core.config import ChromaSettings, EmbeddingSettings, LLMSettings
+    from rag.core.text import match_text
 
     work = Path(spec["work"])
     corpus_dir = Path(spec["corpus"])
@@ -332,7 +332,7 @@ def worker(spec: dict) -> dict:
         assistant.retriever.bm25()
         res["bm25_build_s"] = time.perf_counter() - t0
         res["bm25_cache_mb"] = du_mb(settings.cache_dir)
-        from rag.retrieve import Retriever
+        from rag.retrieval.search import Retriever
 
         t0 = time.perf_counter()
         Retriever(settings, assistant.store, embedder, assistant.count_tokens).bm25()  # what a fresh process pays: load from cache
@@ -403,10 +403,10 @@ def run_worker(spec: dict, nice: int) -> dict:
 def chunks_per_article(seed: int, sample: int = 40) -> float:
     """Mean chunks per generated article, measured with the pipeline's own splitter."""
     from rag import Settings
-    from rag.clean import clean
-    from rag.config import EmbeddingSettings
-    from rag.embeddings import TokenCounter
-    from rag.ingest import Ingestor
+    from rag.ingest.clean import clean
+    from rag.core.config import EmbeddingSettings
+    from rag.index.embeddings import TokenCounter
+    from rag.ingest.pipeline import Ingestor
 
     ing = Ingestor(Settings(embedding=EmbeddingSettings(provider="local")), None, None, TokenCounter())  # type: ignore[arg-type]
     counts = [len(ing.chunk(clean(corpus.article(seed, 10_000_000 + i)[0]).text)) for i in range(sample)]

@@ -1,8 +1,34 @@
-"""newsdesk: answers questions about news articles with cited passages."""
+"""newsdesk: answers questions about news articles with cited passages.
 
-from .assistant import Assistant
-from .config import Settings
-from .errors import RagError
-from .models import Answer, Article, Citation, IngestReport, Passage, SearchResult
+The public names load on first use, so `rag --help` does not pay for the libraries behind them.
+"""
 
-__all__ = ["Answer", "Article", "Assistant", "Citation", "IngestReport", "Passage", "RagError", "SearchResult", "Settings"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_HOMES = {
+    "Assistant": "rag.assistant",
+    "Settings": "rag.core.config",
+    "RagError": "rag.core.errors",
+    **{name: "rag.core.models" for name in ("Answer", "Article", "Citation", "IngestReport", "Passage", "SearchResult")},
+    **{name: "rag.core.events" for name in ("AnswerText", "Final", "StreamEvent")},
+    "Conversation": "rag.core.conversation",
+}
+
+__all__ = sorted(_HOMES)
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
+    from rag.core.config import Settings
+    from rag.core.errors import RagError
+    from rag.core.models import Answer, Article, Citation, IngestReport, Passage, SearchResult
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'rag' has no attribute '{name}'")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value

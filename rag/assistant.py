@@ -10,17 +10,20 @@ from llama_index.core.embeddings import BaseEmbedding
 
 from datetime import date
 
-from . import dates, sources, uploads
-from .answer import Answerer, check_question, condense
-from .config import Settings
-from .errors import DocumentError, InvalidQuestionError, RagError
-from .fetch import is_url
-from .embeddings import build_embedder, build_token_counter, embedder_id
-from .ingest import Ingestor
-from .llm import LLM, build_llm
-from .models import Answer, Article, FileOutcome, IngestReport, SearchResult
-from .retrieve import Retriever
-from .store import Store
+from rag.core import dates
+from rag.index import sources
+from rag.ingest import uploads
+from rag.answering.answerer import Answerer, condense
+from rag.core.questions import check_question
+from rag.core.config import Settings
+from rag.core.errors import DocumentError, InvalidQuestionError, RagError
+from rag.core.text import is_url
+from rag.index.embeddings import build_embedder, build_token_counter, embedder_id
+from rag.ingest.pipeline import Ingestor
+from rag.answering.llm import LLM, build_llm
+from rag.core.models import Answer, Article, FileOutcome, IngestReport, SearchResult
+from rag.retrieval.search import Retriever
+from rag.index.store import Store
 
 
 _FROM_SETTINGS = object()
@@ -131,7 +134,7 @@ class Assistant:
         until: Day = None,
     ) -> SearchResult:
         """Passages for `question`; `since`/`until` (dates, inclusive) keep articles published in that range."""
-        question = check_question(question, self.settings)
+        question = check_question(question, self.settings.max_question_chars)
         scope = self._scope(sources, since, until)
         return self.retriever.search(question, top_k, scope, mode, prefer_recent=dates.wants_latest(question))
 
@@ -152,7 +155,7 @@ class Assistant:
         the latest news prefers newer articles, and the answer says when the newest one it cites appeared.
         """
         started = time.perf_counter()
-        question = check_question(question, self.settings)
+        question = check_question(question, self.settings.max_question_chars)
         scope = self._scope(sources, since, until)
         if scope is not None and not scope:
             answer = self.answerer.abstain(question, _empty_scope(sources, since, until))

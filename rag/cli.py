@@ -8,15 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .errors import RagError
-from .fetch import is_url
+from rag.core.errors import RagError
+from rag.core.text import is_url
 
 EXIT_USAGE = 2
 
 
 def _settings(args):
     """Settings from the environment and `.env`, with the command line's --data-dir and --provider."""
-    from .config import Settings
+    from rag.core.config import Settings
 
     settings = Settings(**({"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}))
     if getattr(args, "provider", None):
@@ -25,7 +25,7 @@ def _settings(args):
 
 
 def _assistant(args):
-    from .assistant import Assistant
+    from rag.assistant import Assistant
 
     return Assistant(_settings(args))
 
@@ -85,7 +85,7 @@ def _url_list(path: str) -> list[str]:
 
 
 def cmd_watch(args) -> int:
-    from .watch import Watcher, parse_every
+    from rag.watch import Watcher, parse_every
 
     watcher = Watcher(
         _assistant(args),
@@ -217,7 +217,7 @@ def cmd_serve(args) -> int:
 def cmd_eval(args) -> int:
     from pathlib import Path
 
-    from .evaluate import MODES, evaluate, format_comparison, format_table, load_dataset, write_outputs
+    from rag.eval.run import MODES, evaluate, format_comparison, format_table, load_dataset, write_outputs
 
     items = load_dataset(args.dataset)
     assistant = _assistant(args)
@@ -246,8 +246,8 @@ def cmd_eval(args) -> int:
 
 
 def cmd_config(args) -> int:
-    from .config import describe
-    from .llm import resolve_provider
+    from rag.core.config import describe
+    from rag.answering.llm import resolve_provider
 
     settings = _settings(args)
     rows = describe(settings)
@@ -264,13 +264,13 @@ def cmd_config(args) -> int:
 
 
 def cmd_api(args) -> int:
-    from .api import serve
+    from rag.api import serve
 
     return serve(_assistant(args), host=args.host, port=args.port) or 0
 
 
 def cmd_model(args) -> int:
-    from .local_model import check_model, install_model, model_path
+    from rag.answering.local_model import check_model, install_model, model_path
 
     settings = _settings(args)
     path = model_path(settings)

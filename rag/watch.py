@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .errors import RagError
-from .fetch import is_url
-from .models import FileOutcome, IngestReport
-from .readers import SUPPORTED
+from rag.core.errors import RagError
+from rag.core.text import is_url
+from rag.core.models import FileOutcome, IngestReport
+from rag.ingest.readers import SUPPORTED
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d)?\s*$", re.IGNORECASE)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}

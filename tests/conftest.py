@@ -50,7 +50,7 @@ def isolated_env(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from rag.embeddings import MiniLMEmbedding
+    from rag.index.embeddings import MiniLMEmbedding
 
     return MiniLMEmbedding()
 
@@ -69,7 +69,7 @@ _collections = iter(range(10_000))
 @pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.chroma_server)])
 def make_settings(request, tmp_path):
     """Settings factory for both Chroma modes; each call gets a fresh data dir and collection."""
-    from rag.config import ChromaSettings, LLMSettings, Settings
+    from rag.core.config import ChromaSettings, LLMSettings, Settings
 
     def make(**overrides) -> Settings:
         chroma = ChromaSettings()

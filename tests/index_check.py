@@ -12,7 +12,7 @@ from collections import Counter
 
 def check(data_dir: str) -> dict:
     from rag import Assistant, Settings
-    from rag.config import LLMSettings
+    from rag.core.config import LLMSettings
 
     assistant = Assistant(Settings(data_dir=data_dir, llm=LLMSettings(provider="extractive")), llm=None)
     store = assistant.store

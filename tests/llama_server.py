@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from rag.llm import LOCAL_MODEL_FILE
+from rag.answering.llm import LOCAL_MODEL_FILE
 from tests.chroma_server import free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,10 +7,10 @@ import re
 import pytest
 
 from rag import Assistant, Settings
-from rag.answer import ABSTAIN_TOKEN, NOT_FOUND_TEXT
-from rag.config import LLMSettings
-from rag.errors import LLMError
-from rag.llm import OpenAIChat
+from rag.answering.answerer import ABSTAIN_TOKEN, NOT_FOUND_TEXT
+from rag.core.config import LLMSettings
+from rag.core.errors import LLMError
+from rag.answering.llm import OpenAIChat
 from tests.conftest import SEEDS
 from tests.openai_server import prompt_passages
 

@@ -14,7 +14,7 @@ import uvicorn
 
 from rag import Assistant
 from rag.api import create_app
-from rag.config import LLMSettings, Settings
+from rag.core.config import LLMSettings, Settings
 from tests.conftest import DEV_SET, SEEDS, free_port
 
 DEV = [json.loads(line) for line in DEV_SET.read_text().splitlines() if line.strip()]

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from rag.config import Settings, describe
-from rag.llm import resolve_provider
+from rag.core.config import Settings, describe
+from rag.answering.llm import resolve_provider
 from tests.conftest import SEEDS
 
 

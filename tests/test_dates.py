@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from rag import dates
-from rag.models import Passage
-from rag.rerank import prefer_recent
+from rag.core import dates
+from rag.core.models import Passage
+from rag.retrieval.rerank import prefer_recent
 
 NOV_2026 = date(2026, 11, 25)
 

@@ -11,8 +11,8 @@ import pytest
 
 from rag import Assistant
 from rag.cli import main as cli_main
-from rag.config import LLMSettings, Settings
-from rag.evaluate import (
+from rag.core.config import LLMSettings, Settings
+from rag.eval.run import (
     DatasetError,
     EvalReport,
     answer_matches,

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.extractive import ExtractiveResult, extractive_answer
-from rag.questions import Asked, is_byline
-from rag.text import split_sentences, terms
-from rag.models import Passage
+from rag.answering.extractive import ExtractiveResult, extractive_answer
+from rag.core.questions import Asked, is_byline
+from rag.core.text import split_sentences, terms
+from rag.core.models import Passage
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rag.answer import check_question
-from rag.citations import MARKER, CitationChecker
-from rag.clean import clean
-from rag.config import Settings
-from rag.errors import DocumentError, InvalidQuestionError
-from rag.ingest import Ingestor
-from rag.models import Passage
-from rag.readers import read
+from rag.core.questions import check_question
+from rag.answering.citations import MARKER, CitationChecker
+from rag.ingest.clean import clean
+from rag.core.config import Settings
+from rag.core.errors import DocumentError, InvalidQuestionError
+from rag.ingest.pipeline import Ingestor
+from rag.core.models import Passage
+from rag.ingest.readers import read
 from tests.conftest import SEEDS
 
 SLOW = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None)
@@ -55,7 +55,7 @@ def test_readers_and_cleaner_never_crash(data, suffix):
 
 @pytest.fixture(scope="module")
 def ingestor():
-    from rag.embeddings import TokenCounter
+    from rag.index.embeddings import TokenCounter
 
     return Ingestor(Settings(chunk_size=64, chunk_overlap=16), store=None, embedder=None, count_tokens=TokenCounter())
 
@@ -119,7 +119,7 @@ def test_only_valid_citations_survive(embedder, passages, answer):
 def test_question_check(question):
     cfg = Settings(max_question_chars=4000)
     try:
-        cleaned = check_question(question, cfg)
+        cleaned = check_question(question, cfg.max_question_chars)
     except InvalidQuestionError as exc:
         assert str(exc)
         return
@@ -128,7 +128,7 @@ def test_question_check(question):
 
 
 def test_answer_sentences_keep_abbreviations_and_trailing_markers():
-    from rag.citations import _answer_sentences
+    from rag.answering.citations import _answer_sentences
 
     pieces = _answer_sentences("Wang joined on Jan. 5 from the U.S. office [1]. It paid $14.3 billion. [1][2] Next came layoffs [3].")
     assert pieces == [
@@ -158,7 +158,7 @@ def _numbered(*texts: str) -> list[Passage]:
 
 
 def test_competing_passages_are_ranked_on_one_scale():
-    from rag.citations import CitationChecker
+    from rag.answering.citations import CitationChecker
 
     sentence = "The new line opens in 2031."
     # [1] shares every word but says something else; [2] says the same in other words.
@@ -174,7 +174,7 @@ def test_competing_passages_are_ranked_on_one_scale():
 def test_passage_sentences_are_embedded_once_across_checks():
     """A streamed answer is checked once per sentence against the same passages: their sentences are
     embedded on the first check only, and later checks give the same result."""
-    from rag.citations import CitationChecker
+    from rag.answering.citations import CitationChecker
 
     sentence = "The new line opens in 2031."
     wordy = "The new line opens in 2031 only if the old line closes."
@@ -196,7 +196,7 @@ def test_passage_sentences_are_embedded_once_across_checks():
 def test_partial_json_field_is_a_prefix_of_the_whole(value):
     import json
 
-    from rag.answer import partial_field
+    from rag.answering.answerer import partial_field
 
     raw = json.dumps({"evidence": "e", "found": True, "answer": value, "citations": [1]})
     assert partial_field(raw, "answer") == value
@@ -208,7 +208,7 @@ def test_partial_json_field_is_a_prefix_of_the_whole(value):
 def test_attribution_picks_a_passage_that_supports_the_sentence():
     """A terse answer ("$14.3 billion") citing the wrong passage goes to the one that states it, even
     when another passage is closer in embedding space but lacks the figure."""
-    from rag.citations import CitationChecker
+    from rag.answering.citations import CitationChecker
 
     sentence = "$14.3 billion"
     near = "Meta invested billions in its AI push."
@@ -220,7 +220,7 @@ def test_attribution_picks_a_passage_that_supports_the_sentence():
 
 
 def test_a_terse_answer_is_checked_as_the_answer_to_its_question():
-    from rag.citations import CitationChecker
+    from rag.answering.citations import CitationChecker
 
     passages = _numbered("Meta paid $14.3 billion for a 49% stake in Scale AI in June.")
     checker = CitationChecker()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rag import Assistant
-from rag.errors import EmptyIndexError
+from rag.core.errors import EmptyIndexError
 from tests.conftest import DEV_SET
 
 DEV = [json.loads(line) for line in DEV_SET.read_text().splitlines() if line.strip()]
@@ -214,7 +214,7 @@ def test_empty_index_message_names_the_place_once(make_settings, embedder):
 
 
 def test_unknown_retrieval_mode_is_an_error(indexed):
-    from rag.errors import RagError
+    from rag.core.errors import RagError
 
     assistant, _ = indexed
     with pytest.raises(RagError, match="dense, bm25, hybrid"):
@@ -222,7 +222,7 @@ def test_unknown_retrieval_mode_is_an_error(indexed):
 
 
 def test_cleaner_keeps_real_paragraphs_and_real_bylines():
-    from rag.clean import clean
+    from rag.ingest.clean import clean
 
     raw = (
         "Harbour news\n\nBy then it was too late.\n\nUpdated figures show the port handled 3 percent more ships.\n\n"

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from rag.config import LLMSettings, Settings
-from rag.errors import LLMError
-from rag.llm import LocalLlama, OpenAIChat, build_llm, default_local_model_path, resolve_provider
+from rag.core.config import LLMSettings, Settings
+from rag.core.errors import LLMError
+from rag.answering.llm import LocalLlama, OpenAIChat, build_llm, default_local_model_path, resolve_provider
 
 if TYPE_CHECKING:
     from tests.openai_server import OpenAIServer
@@ -324,8 +324,8 @@ def test_local_llama_without_the_model_says_how_to_get_it(fake_llama_cpp, tmp_pa
 def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
     """A one-sentence answer is complete when the `answer` string closes: it is shown then, checked,
     not after the model has also written `citations`."""
-    from rag.answer import Answerer
-    from rag.models import Passage
+    from rag.answering.answerer import Answerer
+    from rag.core.models import Passage
 
     text = "Meta paid $14.3 billion for its stake in Scale AI."
     passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Deal", text=text, start=0, end=len(text), score=1.0)
@@ -360,8 +360,8 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
 )
 def test_a_model_answer_without_the_quantity_asked_for_is_no_answer(tmp_path, answer, shown):
     """"How many ...?" answered by a supported sentence with no number: nothing is shown, it abstains and says why."""
-    from rag.answer import Answerer
-    from rag.models import Passage
+    from rag.answering.answerer import Answerer
+    from rag.core.models import Passage
 
     text = "Meta laid off 600 staff in its AI unit on Wednesday."
     passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Cuts", text=text, start=0, end=len(text), score=1.0)
@@ -385,8 +385,8 @@ def test_evidence_prompt_keeps_lists_with_their_intro_and_titles_once():
     """The evidence prompt gives each passage its best two sentences; a heading among them does not count as
     one, a list intro brings its items (the answer to "What has X emphasized?" is the list), and an article's
     title is said once."""
-    from rag.answer import format_passages
-    from rag.models import Passage
+    from rag.answering.answerer import format_passages
+    from rag.core.models import Passage
 
     text = (
         "Shares fell in November.\n\n"
@@ -414,8 +414,8 @@ def test_evidence_prompt_keeps_lists_with_their_intro_and_titles_once():
 def test_a_streamed_answer_is_checked_once_per_complete_prefix(tmp_path):
     """The stream grows a token at a time; the checker runs when a sentence completes and once at the end,
     not on every token (each check scans every passage)."""
-    from rag.answer import Answerer
-    from rag.models import Passage
+    from rag.answering.answerer import Answerer
+    from rag.core.models import Passage
 
     text = "Meta paid $14.3 billion for its stake in Scale AI. It bought 49% of the company."
     passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Deal", text=text, start=0, end=len(text), score=1.0)

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from rag.config import LLMSettings, Settings
+from rag.core.config import LLMSettings, Settings
 from tests.conftest import SEEDS
 from tests.llama_server import LOCAL_GGUF, LlamaServer, missing
 

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from rag import Assistant, Settings
-from rag.config import ChromaSettings, LLMSettings
-from rag.errors import StoreUnavailableError
+from rag.core.config import ChromaSettings, LLMSettings
+from rag.core.errors import StoreUnavailableError
 from tests.conftest import REPO, SEEDS, ChromaServer
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import Assistant
-from rag.ingest import Ingestor
+from rag.ingest.pipeline import Ingestor
 
 FILLER = [
     "The town council met again on Monday evening to discuss the budget for the coming year.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag import Assistant
-from rag.errors import ConfigError, RerankerError
+from rag.core.errors import ConfigError, RerankerError
 from tests.test_cli import rag
 from tests.test_rerank_context import DISTRACTOR, QUESTION, TARGET
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from rag import Assistant, Settings
-from rag.config import LLMSettings
-from rag.errors import ConfigError
-from rag.security import ui_credentials
+from rag.core.config import LLMSettings
+from rag.core.errors import ConfigError
+from rag.core.security import ui_credentials
 from tests.conftest import SEEDS, free_port
 from tests.test_api import Server
 

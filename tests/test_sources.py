@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from rag import Assistant
-from rag.errors import DocumentError
-from rag.sources import NAMING
-from rag.store import CORPUS_ID
-from rag.uploads import safe_name, save
+from rag.core.errors import DocumentError
+from rag.index.sources import NAMING
+from rag.index.store import CORPUS_ID
+from rag.ingest.uploads import safe_name, save
 from tests.conftest import REPO, SEEDS
 
 
@@ -65,7 +65,7 @@ def test_upload_named_like_a_seed_keeps_both(assistant, tmp_path, seeds_copy):
 
 def _to_old_naming(store) -> None:
     """Rewrites an index the way the code before source names v2 wrote it: bare relative names, no naming stamp."""
-    from rag.sources import chunk_id
+    from rag.index.sources import chunk_id
 
     for article in store.articles():
         old = article.source.split("/", 1)[1]

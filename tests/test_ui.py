@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.models import Answer, Citation, Passage
+from rag.core.models import Answer, Citation, Passage
 
 from .conftest import REPO, SEEDS, free_port, require
 
@@ -109,7 +109,7 @@ def test_python_m_ui_has_a_cli():
 def seeded(tmp_path_factory, embedder):
     """An Assistant (extractive answers) over an index of seeds/ in a temporary data dir."""
     from rag.assistant import Assistant
-    from rag.config import LLMSettings, Settings
+    from rag.core.config import LLMSettings, Settings
 
     root = tmp_path_factory.mktemp("ui")
     with pytest.MonkeyPatch.context() as mp:
@@ -245,8 +245,8 @@ def _message_text(message: dict) -> str:
 def _model_assistant(seeded, url: str):
     """The seeded index answered by an OpenAI-compatible server (shares the store, no second ingest)."""
     from rag.assistant import Assistant
-    from rag.config import LLMSettings
-    from rag.llm import build_llm
+    from rag.core.config import LLMSettings
+    from rag.answering.llm import build_llm
 
     llm_settings = LLMSettings(provider="openai", base_url=url, api_key="test", max_retries=0, timeout=10)
     settings = seeded.settings.model_copy(update={"llm": llm_settings})
@@ -418,7 +418,7 @@ def test_two_browser_sessions_do_not_share_history(app_url, playwright_api):
 @pytest.mark.browser
 def test_date_range_and_article_details_in_chromium(playwright_api, tmp_path, embedder):
     from rag.assistant import Assistant
-    from rag.config import LLMSettings, Settings
+    from rag.core.config import LLMSettings, Settings
     from tests.news_site import NewsSite
     from ui.app import build_app
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 import pytest
 
 from rag.assistant import Assistant
-from rag.config import LLMSettings, Settings
-from rag.errors import RagError
+from rag.core.config import LLMSettings, Settings
+from rag.core.errors import RagError
 from rag.watch import Watcher, parse_every
 from tests.conftest import SEEDS
 from tests.news_site import NewsSite

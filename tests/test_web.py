@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from rag.assistant import Assistant
-from rag.config import FetchSettings
+from rag.core.config import FetchSettings
 from tests.conftest import free_port
 from tests.news_site import ARTICLES, BOILERPLATE, NewsSite, render
 

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from rag import Assistant
-from rag.config import LLMSettings, Settings
-from rag.errors import StoreUnavailableError
-from rag.locks import WriteLock
+from rag.core.config import LLMSettings, Settings
+from rag.core.errors import StoreUnavailableError
+from rag.index.locks import WriteLock
 from tests.conftest import REPO, SEEDS
 
 
@@ -102,7 +102,7 @@ def test_lock_is_shared_by_threads_of_one_process(tmp_path):
     t = threading.Thread(target=holder)
     t.start()
     held.wait(5)
-    from rag.errors import IndexBusyError
+    from rag.core.errors import IndexBusyError
 
     with pytest.raises(IndexBusyError):
         with lock.hold():
@@ -164,7 +164,7 @@ def test_garbage_collection_spares_another_writers_chunks(make_settings, embedde
 
 
 def test_bm25_reads_a_consistent_view_while_garbage_is_deleted(make_settings, embedder, seeds_copy, monkeypatch):
-    import rag.store
+    import rag.index.store
 
     assistant = Assistant(_settings(make_settings), embedder=embedder)
     store = assistant.store
@@ -175,7 +175,7 @@ def test_bm25_reads_a_consistent_view_while_garbage_is_deleted(make_settings, em
     store.write_chunks(ids, [vector] * 40, ["garbage"] * 40, [meta] * 40)
     monkeypatch.setattr(store, "collect_garbage", lambda: 0)  # that writer is still running
     assistant.ingest([seeds_copy])
-    monkeypatch.setattr(rag.store, "_PAGE", 5)
+    monkeypatch.setattr(rag.index.store, "_PAGE", 5)
     expected = set(store.chunks.get(where={"source": {"$ne": "gone.txt"}}, include=[])["ids"])
     seen = []
     for n, (cid, _, _) in enumerate(store.iter_committed_chunks()):
@@ -212,7 +212,7 @@ def test_a_torn_read_reopens_the_embedded_index(tmp_path, embedder, seeds_copy, 
 
     reopen = store._open
     monkeypatch.setattr(store, "_open", lambda: (reopen(), setattr(store, "chunks", _TornRead())))
-    monkeypatch.setattr("rag.store._REOPEN_PAUSES", (0.0, 0.0))
+    monkeypatch.setattr("rag.index.store._REOPEN_PAUSES", (0.0, 0.0))
     store.chunks = _TornRead()
     with pytest.raises(StoreUnavailableError, match=r"reopening it 2 times.*fresh --data-dir"):
         store.vectors(ids)

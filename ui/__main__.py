@@ -14,8 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from rag.assistant import Assistant
-    from rag.config import Settings
-    from rag.errors import RagError
+    from rag.core.config import Settings
+    from rag.core.errors import RagError
 
     from .app import serve
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag import uploads as upload_types
-from rag.security import is_loopback, trusted_hosts, ui_credentials
-from rag.errors import RagError
-from rag.models import Answer, FileOutcome
+from rag.ingest import uploads as upload_types
+from rag.core.security import is_loopback, trusted_hosts, ui_credentials
+from rag.core.errors import RagError
+from rag.core.models import Answer, FileOutcome
 
 from . import render
 

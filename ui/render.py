@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote, unquote
 
-from rag.models import Answer, Article, Citation, FileOutcome, Passage
-from rag.fetch import is_url
+from rag.core.models import Answer, Article, Citation, FileOutcome, Passage
+from rag.core.text import is_url
 
 # How much article text a citation card shows around the cited span.
 CARD_CONTEXT_CHARS = 260

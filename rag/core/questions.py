@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import text as tx
+from rag.core import text as tx
+from rag.core.errors import InvalidQuestionError
 
 _MONTHS = "january february march april june july august september october november december".split() + [r"may(?=\s+\d)"]
 _PERIOD = r"(?:year|month|week|day|decade|quarter|spring|summer|autumn|fall|winter|morning|night)s?"
@@ -140,3 +141,19 @@ class Asked:
         if self.name and not any(tx.names(s, lead=True) - self.question_words for s in sentences):
             return False
         return not (self.time and not _TIME.search(text))
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The question as retrieval reads it: printable, one space between words, within `max_chars`."""
+    if not isinstance(question, str):
+        raise InvalidQuestionError("The question must be text.")
+    cleaned = "".join(c if c.isprintable() or c in "\n\t" else " " for c in question)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    if not cleaned:
+        raise InvalidQuestionError("The question is empty. Type a question about the articles.")
+    if len(cleaned) > max_chars:
+        raise InvalidQuestionError(
+            f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,} "
+            "(RAG_MAX_QUESTION_CHARS). Ask something shorter."
+        )
+    return cleaned

@@ -2,7 +2,7 @@
 
 A chunk ends where the splitter ran out of room, not where the news did: the sentence that names
 the subject can sit at the end of one chunk and the figure at the start of the next. When a
-chunk's best evidence (its window holding most of the question, see `rerank.QuestionTerms`)
+chunk's best evidence (its window holding most of the question, see `evidence.QuestionTerms`)
 touches the chunk's first or last sentence, the reader also gets up to `EDGE_TOKENS` of the
 article's sentences across that edge. Passages are added best first until `Settings.context_tokens`
 or `top_k` is reached. Each passage stays an exact span of the cleaned article
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from . import text as tx
-from .models import Passage
-from .rerank import QuestionTerms
+from rag.core import text as tx
+from rag.core.models import Passage
+from rag.retrieval.evidence import QuestionTerms
 
 # About two sentences of news prose across an edge.
 EDGE_TOKENS = 64

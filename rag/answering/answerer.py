@@ -13,14 +13,14 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 
-from . import dates
-from . import text as tx
-from .citations import MARKER, Checked, CitationChecker, complete_prefix
-from .config import Settings
-from .errors import InvalidQuestionError
-from .models import Answer, Citation, Passage, Timings
-from .questions import Asked
-from .rerank import QuestionTerms
+from rag.core import dates
+from rag.core import text as tx
+from rag.answering.citations import MARKER, Checked, CitationChecker, complete_prefix
+from rag.core.config import Settings
+from rag.core.errors import InvalidQuestionError
+from rag.core.models import Answer, Citation, Passage, Timings
+from rag.core.questions import Asked
+from rag.retrieval.evidence import QuestionTerms
 
 NOT_FOUND_TEXT = "I could not find this in the articles."
 # What a model writes to abstain; kept short and unusual so a prefix is easy to spot mid-stream.
@@ -64,21 +64,6 @@ _PROPER = re.compile(r"\b(?:[A-Z][\w’'\-]+(?:\s+(?:[A-Z][\w’'\-]+|of|de|van|
 _NOT_FOUND_JSON = re.compile(r'"found"\s*:\s*false')
 _FOUND_JSON = re.compile(r'"found"\s*:\s*true')
 _CLOSED_ANSWER = re.compile(r'"answer"\s*:\s*"(?:[^"\\]|\\.)*"')
-
-
-def check_question(question: str, settings: Settings) -> str:
-    if not isinstance(question, str):
-        raise InvalidQuestionError("The question must be text.")
-    cleaned = "".join(c if c.isprintable() or c in "\n\t" else " " for c in question)
-    cleaned = re.sub(r"\s+", " ", cleaned).strip()
-    if not cleaned:
-        raise InvalidQuestionError("The question is empty. Type a question about the articles.")
-    if len(cleaned) > settings.max_question_chars:
-        raise InvalidQuestionError(
-            f"The question is {len(cleaned):,} characters long; the limit is {settings.max_question_chars:,} "
-            "(RAG_MAX_QUESTION_CHARS). Ask something shorter."
-        )
-    return cleaned
 
 
 # Sentences of each passage the evidence prompt keeps: the window holding most of the question.
@@ -185,7 +170,7 @@ class Answerer:
         yield from self._streamed(question, passages, started)
 
     def _extractive(self, question, passages, started):
-        from .extractive import extractive_answer
+        from rag.answering.extractive import extractive_answer
 
         result = extractive_answer(question, passages, self.embedder)
         if result.abstained:

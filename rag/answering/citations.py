@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import text as tx
-from .models import INFO_FIELDS, Citation, Passage
+from rag.core import text as tx
+from rag.core.models import INFO_FIELDS, Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 # A sentence is supported when this share of its content words is in the passage...

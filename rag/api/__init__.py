@@ -55,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from .errors import (
+from rag.core.errors import (
     ConfigError,
     DocumentError,
     EmptyIndexError,
@@ -67,8 +67,8 @@ from .errors import (
     RerankerError,
     StoreUnavailableError,
 )
-from .models import Answer
-from .security import BodyLimit, is_loopback, trusted_hosts
+from rag.core.models import Answer
+from rag.core.security import BodyLimit, is_loopback, trusted_hosts
 
 MODEL_ID = "newsdesk"
 log = logging.getLogger("rag.api")

@@ -8,8 +8,8 @@ from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import dates
-from .errors import DocumentError
+from rag.core import dates
+from rag.core.errors import DocumentError
 
 SUPPORTED = {".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf"}
 

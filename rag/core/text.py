@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import urlsplit
 
 # --- sentence splitting ---
 
@@ -235,3 +236,8 @@ def bm25_tokenize(texts: list[str]) -> list[list[str]]:
 
     # The short Lucene list keeps "how", "did", "much": question words that then outrank content words.
     return bm25s.tokenize(texts, stopwords=list(STOPWORDS_EN_PLUS), stemmer=stemmer(), return_ids=False, show_progress=False)
+
+
+def is_url(value: str) -> bool:
+    """An http(s) URL (an article or a feed to fetch), as opposed to a path."""
+    return urlsplit(str(value)).scheme in ("http", "https")

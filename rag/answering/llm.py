@@ -20,8 +20,8 @@ from typing import Literal, Protocol, TypeVar
 import httpx
 import openai
 
-from rag.config import LLMSettings, Settings
-from rag.errors import LLMError
+from rag.core.config import LLMSettings, Settings
+from rag.core.errors import LLMError
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .config import Settings
-from .errors import StoreUnavailableError
-from .locks import WriteLock
-from .models import Article
-from .sources import NAMING
+from rag.core.config import Settings
+from rag.core.errors import StoreUnavailableError
+from rag.index.locks import WriteLock
+from rag.core.models import Article
+from rag.index.sources import NAMING
 
 CORPUS_ID = "__corpus__"
 # Chroma wants a vector on every record; registry records are looked up by id.
@@ -171,7 +171,7 @@ class Store:
     def _check_embedder(self) -> None:
         recorded = (self.chunks.metadata or {}).get("embedder")
         if recorded and recorded != self.embedder_id:
-            from .errors import ConfigError
+            from rag.core.errors import ConfigError
 
             raise ConfigError(
                 f"Collection '{self.settings.collection}' was built with {recorded}, but the settings "

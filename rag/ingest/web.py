@@ -13,11 +13,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from . import dates
-from .errors import DocumentError
-from .fetch import Fetcher, FetchError, Page, Request
-from .models import Article, FileOutcome
-from .readers import RawArticle, read_html
+from rag.core import dates
+from rag.core.errors import DocumentError
+from rag.ingest.fetch import Fetcher, FetchError, Page, Request
+from rag.core.models import Article, FileOutcome
+from rag.ingest.readers import RawArticle, read_html
 
 
 @dataclass

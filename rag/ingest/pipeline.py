@@ -27,18 +27,19 @@ from llama_index.core import Document
 from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.node_parser import SentenceSplitter
 
-from . import dates
-from .clean import clean
-from .config import Settings
-from .errors import DocumentError
-from .fetch import Fetcher
-from .models import INFO_FIELDS, Article, FileOutcome, IngestReport
-from .readers import SUPPORTED, read
-from . import sources
-from .sources import chunk_id
-from .store import Store
-from .text import match_text
-from .web import WebArticle, WebReader
+from rag.core import dates
+from rag.ingest.clean import clean
+from rag.core.config import Settings
+from rag.core.errors import DocumentError
+from rag.ingest.fetch import Fetcher
+from rag.core.models import INFO_FIELDS, Article, FileOutcome, IngestReport
+from rag.ingest.readers import SUPPORTED, read
+from rag.index import sources
+from rag.index.migrate import migrate
+from rag.index.sources import chunk_id
+from rag.index.store import Store
+from rag.core.text import match_text
+from rag.ingest.web import WebArticle, WebReader
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ class Ingestor:
         started = time.perf_counter()
         files, refused = discover(paths, follow_links, within)
         report = IngestReport(files=list(refused))
-        sources.migrate(self.store)
+        migrate(self.store)
         # Chunks a crashed or interrupted run left behind are removed before we add more.
         self.store.collect_garbage()
         known = self.store.articles()

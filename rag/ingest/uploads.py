@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import DocumentError
+from rag.core.errors import DocumentError
 
 EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_STEM = 120

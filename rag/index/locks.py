@@ -16,7 +16,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .errors import IndexBusyError
+from rag.core.errors import IndexBusyError
 
 
 class WriteLock:

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 from llama_index.core.embeddings import BaseEmbedding
 
-from .config import MODES, Settings
-from .context import ContextBuilder
-from .errors import EmptyIndexError, InvalidQuestionError
-from .models import Passage, SearchResult, article_info
-from .rerank import NoReranker, Reranker, build_reranker
-from .rerank import prefer_recent as recency
-from .store import Store
-from .text import bm25_tokenize, match_text
+from rag.core.config import MODES, Settings
+from rag.retrieval.context import ContextBuilder
+from rag.core.errors import EmptyIndexError, InvalidQuestionError
+from rag.core.models import Passage, SearchResult, article_info
+from rag.retrieval.rerank import NoReranker, Reranker, build_reranker
+from rag.retrieval.rerank import prefer_recent as recency
+from rag.index.store import Store
+from rag.core.text import bm25_tokenize, match_text
 
 log = logging.getLogger(__name__)
 

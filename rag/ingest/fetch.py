@@ -19,8 +19,9 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from .config import FetchSettings
-from .errors import DocumentError
+from rag.core.config import FetchSettings
+from rag.core.errors import DocumentError
+from rag.core.text import is_url
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
@@ -55,10 +56,6 @@ class Request:
     url: str
     etag: str | None = None
     last_modified: str | None = None
-
-
-def is_url(value: str) -> bool:
-    return urlsplit(str(value)).scheme in ("http", "https")
 
 
 class Fetcher:

@@ -16,8 +16,8 @@ import ipaddress
 import json
 from collections.abc import Callable
 
-from .config import Settings
-from .errors import ConfigError
+from rag.core.config import Settings
+from rag.core.errors import ConfigError
 
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 NO_AUTH = "none"

@@ -1,0 +1,1 @@
+"""Turning passages into cited answers: answerers, prompts, the citation checker, model clients, the local model. Imports rag.core, rag.index and rag.retrieval."""
