@@ -24,9 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag import Assistant, Settings  # noqa: E402
+from rag import Assistant, Final, Settings  # noqa: E402
 from rag.core.config import LLMSettings  # noqa: E402
-from rag.eval.run import answer_matches, load_dataset, percentile  # noqa: E402
+from rag.eval.dataset import load_dataset  # noqa: E402
+from rag.eval.metrics import answer_matches, percentile  # noqa: E402
 from tests.llama_server import LlamaServer, missing  # noqa: E402
 
 
@@ -40,11 +41,11 @@ def run(base_url: str, model: str, dataset: Path, corpus: Path, limit: int | Non
         for item in items:
             started = time.perf_counter()
             first = None
-            for piece in assistant.stream(item.question):
-                if isinstance(piece, str):
-                    first = first or time.perf_counter() - started
+            for event in assistant.stream(item.question):
+                if isinstance(event, Final):
+                    answer = event.answer
                 else:
-                    answer = piece
+                    first = first or time.perf_counter() - started
             total = time.perf_counter() - started
             right = answer_matches(answer.answer, item.answers) if item.answerable else answer.abstained
             repaired = sum(w.startswith(("Attributed", "Removed citation", "Citation")) for w in answer.warnings)

@@ -24,9 +24,9 @@ sys.path.insert(0, str(REPO))
 
 from rag import Assistant, Settings  # noqa: E402
 from rag.core.config import LLMSettings  # noqa: E402
-from rag.eval.run import percentile, source_rank  # noqa: E402
-from rag.ingest.readers import read_html  # noqa: E402
 from rag.core.text import match_text  # noqa: E402
+from rag.eval.metrics import percentile, source_rank  # noqa: E402
+from rag.ingest.readers import read_html  # noqa: E402
 from tests.news_site import page  # noqa: E402
 
 SHAPES = ("jsonld", "opengraph", "byline")

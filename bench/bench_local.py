@@ -26,11 +26,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag import Assistant, Settings  # noqa: E402
+from rag import Assistant, Final, Settings  # noqa: E402
+from rag.answering.llm import LOCAL_MODEL_FILE  # noqa: E402
+from rag.answering.local_llama import LocalLlama  # noqa: E402
 from rag.core.config import LLMSettings  # noqa: E402
-from rag.answering.llm import LOCAL_MODEL_FILE, LocalLlama  # noqa: E402
-
-from rag.eval.run import answer_matches, percentile  # noqa: E402
+from rag.eval.metrics import answer_matches, percentile  # noqa: E402
 
 
 def stats(values: list[float]) -> str:
@@ -44,11 +44,11 @@ def run(assistant: Assistant, items: list[dict]) -> dict:
     for item in items:
         started = time.perf_counter()
         first = None
-        for piece in assistant.stream(item["question"]):
-            if isinstance(piece, str):
-                first = first or time.perf_counter() - started
+        for event in assistant.stream(item["question"]):
+            if isinstance(event, Final):
+                answer = event.answer
             else:
-                answer = piece
+                first = first or time.perf_counter() - started
         total = time.perf_counter() - started
         answerable = bool(item["answers"])
         correct = (not answer.abstained and answer_matches(answer.answer, item["answers"])) if answerable else answer.abstained

@@ -35,9 +35,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rag import Assistant, Settings  # noqa: E402
+from rag.eval.metrics import answer_matches  # noqa: E402
 from rag.index.embeddings import TokenCounter  # noqa: E402
-from rag.eval.run import answer_matches  # noqa: E402
-from rag.retrieval.rerank import build_reranker  # noqa: E402
+from rag.retrieval.search import build_reranker  # noqa: E402
 
 KS = (1, 3, 5, 10)
 
@@ -141,7 +141,9 @@ def baseline_index(corpus: Path, home: Path, embedder):
     from llama_index.core import Settings as LISettings
     from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex, load_index_from_storage
 
-    LISettings.embed_model = embedder
+    from rag.index.embeddings import as_llama_index
+
+    LISettings.embed_model = as_llama_index(embedder)
     LISettings.llm = None
     files = sorted(p.name for p in corpus.glob("*.txt"))
     folder = home / ("llamaindex-" + hashlib.sha1("\n".join(files).encode()).hexdigest()[:12])
@@ -180,7 +182,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--no-baseline", action="store_true", help="skip the llama-index baseline")
     parser.add_argument("--no-answers", action="store_true", help="retrieval figures only")
-    parser.add_argument("--rerankers", default="none,terms,window", help="also report retrieval with these rerankers (add `server` with RAG_RERANK_URL set for a cross-encoder)")
+    parser.add_argument(
+        "--rerankers",
+        default="none,terms,window",
+        help="also report retrieval with these rerankers (add `server` with RAG_RERANK_URL set for a cross-encoder)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 

@@ -40,10 +40,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-import numpy as np  # noqa: E402
-from llama_index.core.embeddings import BaseEmbedding  # noqa: E402
-
 import corpus  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rag.index.embeddings import Embedder  # noqa: E402
 from tests.chroma_server import ChromaServer  # noqa: E402
 
 DIM = 384
@@ -62,19 +62,14 @@ TARGET_RSS_EXPONENT = 0.5
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
-class HashEmbedding(BaseEmbedding):
+class HashEmbedding(Embedder):
     """Feature hashing: lower-cased word unigrams and bigrams into 384 signed buckets, sublinear tf, L2 norm.
 
     Not a semantic model: a stand-in whose vectors cost ~nothing, so Chroma's index and the
     pipeline around the embedder can be timed at sizes the real model would need hours for.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(model_name=f"hash-{DIM}", embed_batch_size=32, **kwargs)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "HashEmbedding"
+    model_name = f"hash-{DIM}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
@@ -90,20 +85,8 @@ class HashEmbedding(BaseEmbedding):
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.clip(norms, 1e-12, None)
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self.embed([query])[0].tolist()
 
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self.embed([text])[0].tolist()
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self.embed(texts).tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-
-def make_embedder(kind: str) -> BaseEmbedding:
+def make_embedder(kind: str) -> Embedder:
     if kind == "hash":
         return HashEmbedding()
     from rag.index.embeddings import MiniLMEmbedding
@@ -403,9 +386,9 @@ def run_worker(spec: dict, nice: int) -> dict:
 def chunks_per_article(seed: int, sample: int = 40) -> float:
     """Mean chunks per generated article, measured with the pipeline's own splitter."""
     from rag import Settings
-    from rag.ingest.clean import clean
     from rag.core.config import EmbeddingSettings
     from rag.index.embeddings import TokenCounter
+    from rag.ingest.clean import clean
     from rag.ingest.pipeline import Ingestor
 
     ing = Ingestor(Settings(embedding=EmbeddingSettings(provider="local")), None, None, TokenCounter())  # type: ignore[arg-type]

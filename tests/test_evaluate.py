@@ -12,15 +12,9 @@ import pytest
 from rag import Assistant
 from rag.cli import main as cli_main
 from rag.core.config import LLMSettings, Settings
-from rag.eval.run import (
-    DatasetError,
-    EvalReport,
-    answer_matches,
-    evaluate,
-    load_dataset,
-    normalize,
-    percentile,
-)
+from rag.eval.dataset import DatasetError, load_dataset
+from rag.eval.metrics import EvalReport, answer_matches, normalize, percentile
+from rag.eval.run import evaluate
 from tests.conftest import DEV_SET, REPO, SEEDS
 
 DEV = [json.loads(line) for line in DEV_SET.read_text().splitlines() if line.strip()]

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from rag.answering.extractive import ExtractiveResult, extractive_answer
+from rag.core.models import Passage
 from rag.core.questions import Asked, is_byline
 from rag.core.text import split_sentences, terms
-from rag.core.models import Passage
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rag.core.questions import check_question
 from rag.answering.citations import MARKER, CitationChecker
-from rag.ingest.clean import clean
 from rag.core.config import Settings
 from rag.core.errors import DocumentError, InvalidQuestionError
-from rag.ingest.pipeline import Ingestor
 from rag.core.models import Passage
+from rag.core.questions import check_question
+from rag.ingest.clean import clean
+from rag.ingest.pipeline import Ingestor
 from rag.ingest.readers import read
 from tests.conftest import SEEDS
 

@@ -11,9 +11,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from rag.answering.answerer import build_llm
+from rag.answering.llm import default_local_model_path, resolve_provider
+from rag.answering.local_llama import LocalLlama
+from rag.answering.openai_chat import OpenAIChat
 from rag.core.config import LLMSettings, Settings
 from rag.core.errors import LLMError
-from rag.answering.llm import LocalLlama, OpenAIChat, build_llm, default_local_model_path, resolve_provider
+from tests.streams import split
 
 if TYPE_CHECKING:
     from tests.openai_server import OpenAIServer
@@ -324,7 +328,7 @@ def test_local_llama_without_the_model_says_how_to_get_it(fake_llama_cpp, tmp_pa
 def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
     """A one-sentence answer is complete when the `answer` string closes: it is shown then, checked,
     not after the model has also written `citations`."""
-    from rag.answering.answerer import Answerer
+    from rag.answering.answerer import build_answerer
     from rag.core.models import Passage
 
     text = "Meta paid $14.3 billion for its stake in Scale AI."
@@ -333,19 +337,21 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
     generated = []
 
     class Scripted:
-        name = "local:scripted"
+        name = "scripted"
+        can_stream = supports_schema = True
+        prompt_style = "evidence"
 
         def stream(self, messages, **kwargs):
             for piece in pieces:
                 generated.append(piece)
                 yield piece
 
-    out = Answerer(Settings(data_dir=tmp_path), llm=Scripted()).stream("How much did Meta pay for Scale AI?", [passage])
-    first = next(out)
+    out = build_answerer(Settings(data_dir=tmp_path), llm=Scripted()).stream("How much did Meta pay for Scale AI?", [passage])
+    first = next(out).text
     assert first.startswith("Meta paid $14.3 billion for Scale AI") and first.endswith("[1]")
     assert generated[-1] == '"'  # `citations` not generated yet
-    rest = list(out)
-    assert rest[-1].answer == first and rest[:-1] == []
+    rest, final = split(out)
+    assert final.answer == first and rest == []
     # The checker places citations itself: generation stopped once the answer was complete.
     assert generated[-1] == '"'  # `citations` never generated
 
@@ -360,20 +366,21 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
 )
 def test_a_model_answer_without_the_quantity_asked_for_is_no_answer(tmp_path, answer, shown):
     """"How many ...?" answered by a supported sentence with no number: nothing is shown, it abstains and says why."""
-    from rag.answering.answerer import Answerer
+    from rag.answering.answerer import build_answerer
     from rag.core.models import Passage
 
     text = "Meta laid off 600 staff in its AI unit on Wednesday."
     passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Cuts", text=text, start=0, end=len(text), score=1.0)
 
     class Scripted:
-        name = "local:scripted"
+        name = "scripted"
+        can_stream = supports_schema = True
+        prompt_style = "evidence"
 
         def stream(self, messages, **kwargs):
             yield from ['{"evidence": "[1]", "found": true, "answer": "', answer, '", "citations": [1]}']
 
-    out = list(Answerer(Settings(data_dir=tmp_path), llm=Scripted()).stream("How many staff did Meta lay off?", [passage]))
-    final, pieces = out[-1], out[:-1]
+    pieces, final = split(build_answerer(Settings(data_dir=tmp_path), llm=Scripted()).stream("How many staff did Meta lay off?", [passage]))
     assert final.abstained is not shown
     if shown:
         assert "".join(pieces) == final.answer and "600" in final.answer
@@ -385,8 +392,9 @@ def test_evidence_prompt_keeps_lists_with_their_intro_and_titles_once():
     """The evidence prompt gives each passage its best two sentences; a heading among them does not count as
     one, a list intro brings its items (the answer to "What has X emphasized?" is the list), and an article's
     title is said once."""
-    from rag.answering.answerer import format_passages
+    from rag.answering.prompts import format_passages
     from rag.core.models import Passage
+    from rag.retrieval.evidence import Evidence
 
     text = (
         "Shares fell in November.\n\n"
@@ -402,7 +410,7 @@ def test_evidence_prompt_keeps_lists_with_their_intro_and_titles_once():
         Passage(n=1, chunk_id="c1", source="a.txt", title="Clash", text=text, start=0, end=len(text), score=1.0),
         Passage(n=2, chunk_id="c2", source="a.txt", title="Clash", text=other, start=900, end=900 + len(other), score=0.5),
     ]
-    prompt = format_passages("What has Zuckerberg emphasized in response to the divide?", passages, evidence=True)
+    prompt = format_passages(passages, Evidence("What has Zuckerberg emphasized in response to the divide?"))
     first, second = prompt.split("\n\n[2] ")
     assert first.startswith('[1] (from "Clash")\n')
     assert "Zuckerberg has emphasized:" in first
@@ -414,23 +422,25 @@ def test_evidence_prompt_keeps_lists_with_their_intro_and_titles_once():
 def test_a_streamed_answer_is_checked_once_per_complete_prefix(tmp_path):
     """The stream grows a token at a time; the checker runs when a sentence completes and once at the end,
     not on every token (each check scans every passage)."""
-    from rag.answering.answerer import Answerer
+    from rag.answering.answerer import build_answerer
     from rag.core.models import Passage
 
     text = "Meta paid $14.3 billion for its stake in Scale AI. It bought 49% of the company."
     passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Deal", text=text, start=0, end=len(text), score=1.0)
 
     class Scripted:
-        name = "openai:scripted"
+        name = "scripted"
+        can_stream, supports_schema = True, False
+        prompt_style = "passages"
 
         def stream(self, messages, **kwargs):
             yield "Meta paid $14.3 billion for Scale AI [1]. "
             yield from "It bought 49% of the company [1]."  # one character at a time
 
-    answerer = Answerer(Settings(data_dir=tmp_path), llm=Scripted())
+    answerer = build_answerer(Settings(data_dir=tmp_path), llm=Scripted())
     checks = []
     check = answerer.checker.check
     answerer.checker.check = lambda *a, **k: checks.append(a[0]) or check(*a, **k)
-    *pieces, final = answerer.stream("How much did Meta pay for Scale AI?", [passage])
+    pieces, final = split(answerer.stream("How much did Meta pay for Scale AI?", [passage]))
     assert "".join(pieces) == final.answer and "49%" in final.answer and not final.abstained
     assert checks == ["Meta paid $14.3 billion for Scale AI [1]. ", "Meta paid $14.3 billion for Scale AI [1]. It bought 49% of the company [1]."]

@@ -18,13 +18,11 @@ from pathlib import Path
 import pytest
 
 from rag.answering import local_model
+from rag.answering.llm import LOCAL_MODEL_FILE
 from rag.core.config import LLMSettings, Settings
 from rag.core.errors import ModelFileError, RagError
-from rag.answering.llm import LOCAL_MODEL_FILE
-
 from tests.llama_server import LOCAL_GGUF as MODEL
 from tests.llama_server import REPO
-
 
 # --------------------------------------------------------------------------- assembly, with tiny fake wheels
 
@@ -237,7 +235,7 @@ def local_assistant(tmp_path_factory, embedder):
 @needs_model
 @pytest.mark.parametrize("qid", ["seed-d-001", "seed-d-005", "seed-d-010"])
 def test_local_model_answers_with_valid_citations(local_assistant, qid):
-    from rag.eval.run import answer_matches
+    from rag.eval.metrics import answer_matches
 
     item = DEV[qid]
     answer = local_assistant.ask(item["question"])
@@ -263,7 +261,7 @@ def test_local_model_abstains_when_the_articles_do_not_say(local_assistant):
 
 @needs_model
 def test_grammar_constrained_json(local_assistant):
-    from rag.answering.answerer import JSON_SCHEMA, build_messages
+    from rag.answering.prompts import JSON_SCHEMA, build_messages
 
     passages = local_assistant.search("Meta stake in Scale AI").passages
     raw = local_assistant.llm.complete(build_messages("How much did Meta pay for its stake in Scale AI?", passages),
@@ -277,12 +275,9 @@ def test_grammar_constrained_json(local_assistant):
 
 @needs_model
 def test_local_answer_streams_checked_sentences(local_assistant):
-    pieces, final = [], None
-    for item in local_assistant.stream(DEV["seed-d-001"]["question"]):
-        if isinstance(item, str):
-            pieces.append(item)
-        else:
-            final = item
+    from tests.streams import split
+
+    pieces, final = split(local_assistant.stream(DEV["seed-d-001"]["question"]))
     assert not final.abstained, final.reason
     assert pieces, "the answer text is shown before the final Answer"
     assert "".join(pieces) == final.answer
@@ -290,7 +285,7 @@ def test_local_answer_streams_checked_sentences(local_assistant):
 
 @needs_model
 def test_whole_passages_prompt_answers_too(local_assistant):
-    from rag.eval.run import answer_matches
+    from rag.eval.metrics import answer_matches
 
     item = DEV["seed-d-005"]
     local_assistant.answerer.settings.llm.prompt = "passages"  # the local default (auto) is evidence

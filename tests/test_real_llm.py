@@ -46,12 +46,9 @@ def test_server_streams_tokens(assistant):
 
 
 def test_streamed_answer_is_cited_and_checked(assistant):
-    pieces, final = [], None
-    for item in assistant.stream(QUESTION):
-        if isinstance(item, str):
-            pieces.append(item)
-        else:
-            final = item
+    from tests.streams import split
+
+    pieces, final = split(assistant.stream(QUESTION))
     assert not final.abstained, final.reason
     assert "14.3" in final.answer
     assert "".join(pieces) == final.answer  # what streamed is exactly the checked answer
@@ -70,7 +67,10 @@ def test_a_wrong_figure_from_the_model_is_never_shown_as_supported(assistant):
     assert any("14.3 billion" in p.text for p in passages)
     # The real model, asked to misstate the figure, through the same client.
     wrong = assistant.llm.complete([
-        {"role": "system", "content": "Copy the user's sentence, but write $20 billion instead of the amount it gives. Keep [1]. Reply with the sentence only."},
+        {
+            "role": "system",
+            "content": "Copy the user's sentence, but write $20 billion instead of the amount it gives. Keep [1]. Reply with the sentence only.",
+        },
         {"role": "user", "content": "Meta paid $14.3 billion for its stake in Scale AI [1]."},
     ])
     assert "20 billion" in wrong, wrong

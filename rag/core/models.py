@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 
 class ArticleInfo(BaseModel):
@@ -95,6 +96,18 @@ class SearchResult(BaseModel):
     question: str
     passages: list[Passage]
     retrieve_ms: float = 0.0
+    # The question's `retrieval.evidence.Evidence`, handed on to the answerer (not part of the result's data).
+    _evidence: Any = PrivateAttr(None)
+
+    @classmethod
+    def of(cls, question: str, passages: list[Passage], evidence: Any, started: float) -> SearchResult:
+        result = cls(question=question, passages=passages, retrieve_ms=(time.perf_counter() - started) * 1000)
+        result._evidence = evidence
+        return result
+
+    @property
+    def evidence(self) -> Any:
+        return self._evidence
 
     def public(self) -> dict:
         return {"question": self.question, "passages": [p.public() for p in self.passages]}

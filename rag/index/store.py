@@ -31,8 +31,8 @@ import numpy as np
 
 from rag.core.config import Settings
 from rag.core.errors import StoreUnavailableError
-from rag.index.locks import WriteLock
 from rag.core.models import Article
+from rag.index.locks import WriteLock
 from rag.index.sources import NAMING
 
 CORPUS_ID = "__corpus__"

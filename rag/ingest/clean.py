@@ -27,7 +27,8 @@ _NAV = re.compile(r"^(previous|next)\ (story|article|post)$", re.IGNORECASE)
 # "Updated 3:45 PM EST, Jan 5, 2025" / "Published: 12 March 2024": a short line with a date or time,
 # not a paragraph that happens to start with the word.
 _STAMP = re.compile(
-    r"^(?:last\ )?(?:updated|published|posted)(?:\ on)?:?\ (?=.*(?:\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|ago\b))[^.!?]{0,70}$",
+    r"^(?:last\ )?(?:updated|published|posted)(?:\ on)?:?\ "
+    r"(?=.*(?:\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|ago\b))[^.!?]{0,70}$",
     re.IGNORECASE | re.VERBOSE,
 )
 # "By Jane Doe", "By Jane Doe and Ali Khan, Reuters", "Written by: J. R. Smith | AP": names, not a sentence.

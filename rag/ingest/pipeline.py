@@ -24,21 +24,21 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from llama_index.core import Document
-from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.node_parser import SentenceSplitter
 
 from rag.core import dates
-from rag.ingest.clean import clean
 from rag.core.config import Settings
 from rag.core.errors import DocumentError
-from rag.ingest.fetch import Fetcher
 from rag.core.models import INFO_FIELDS, Article, FileOutcome, IngestReport
-from rag.ingest.readers import SUPPORTED, read
+from rag.core.text import match_text
 from rag.index import sources
+from rag.index.embeddings import Embedder
 from rag.index.migrate import migrate
 from rag.index.sources import chunk_id
 from rag.index.store import Store
-from rag.core.text import match_text
+from rag.ingest.clean import clean
+from rag.ingest.fetch import Fetcher
+from rag.ingest.readers import SUPPORTED, read
 from rag.ingest.web import WebArticle, WebReader
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ class Ingestor:
         self,
         settings: Settings,
         store: Store,
-        embedder: BaseEmbedding,
+        embedder: Embedder,
         count_tokens: Callable[[str], list],
         flush_chunks: int = 256,
     ):

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from rag.core import dates
 from rag.core.errors import DocumentError
-from rag.ingest.fetch import Fetcher, FetchError, Page, Request
 from rag.core.models import Article, FileOutcome
+from rag.ingest.fetch import Fetcher, FetchError, Page, Request
 from rag.ingest.readers import RawArticle, read_html
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from rag.core import text as tx
 from rag.core.models import Passage
-from rag.retrieval.evidence import QuestionTerms
+from rag.retrieval.evidence import Evidence
 
 # About two sentences of news prose across an edge.
 EDGE_TOKENS = 64
@@ -29,11 +29,11 @@ class ContextBuilder:
         self.article_texts = article_texts
         self.count = lambda s: len(count_tokens(s))
 
-    def build(self, question: str, passages: list[Passage], budget: int, limit: int) -> list[Passage]:
+    def build(self, evidence: Evidence, passages: list[Passage], budget: int, limit: int) -> list[Passage]:
         """At most `limit` passages, best first, their texts together within `budget` tokens (the first always)."""
         if not passages:
             return []
-        terms = QuestionTerms(question, passages)
+        terms = evidence.over(passages)
         articles = self.article_texts(sorted({p.source for p in passages}))
         sentences: dict[str, list[tuple[int, int]]] = {}
         out: list[Passage] = []

@@ -1,16 +1,27 @@
-"""The evidence about a question among its candidate passages: its terms, their idf, each passage's best window."""
+"""The evidence about one question, computed once and handed along retrieval -> context -> answering.
+
+`Evidence(question)` holds the question's content terms (stemmed, question frame dropped), whether it
+asks for the latest news, and what it asks for (`Asked`). `over(passages)` gives the idf of those terms
+over a set of passages' sentences and each passage's best window of adjacent sentences; a passage's
+sentences are split and stemmed once per question, whichever stage asks first.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
+from rag.core import dates
 from rag.core import text as tx
 from rag.core.models import Passage
+from rag.core.questions import Asked
 
 # Sentences in a window: a claim and the one that completes it.
 WINDOW_SENTENCES = 2
+
+SentenceTerms = list[tuple[int, int, set[str]]]
 
 
 @dataclass
@@ -22,12 +33,39 @@ class Window:
     coverage: float
 
 
-class QuestionTerms:
-    """The question's content terms with idf counted over the candidate passages' sentences."""
-
-    def __init__(self, question: str, passages: Sequence[Passage]):
+class Evidence:
+    def __init__(self, question: str):
+        self.question = question
         self.terms = set(tx.terms(question, drop_frame=True))
-        self.sentences = [_sentence_terms(p.text) for p in passages]
+        self.wants_latest = dates.wants_latest(question)
+        self._sentences: dict[str, SentenceTerms] = {}
+
+    @cached_property
+    def asked(self) -> Asked:
+        """What the question asks for, as the extractive answerer reads it (strict)."""
+        return Asked.of(self.question)
+
+    @cached_property
+    def asked_loosely(self) -> Asked:
+        """What the question asks for, as a model's answer is held to it."""
+        return Asked.of(self.question, strict=False)
+
+    def sentences(self, text: str) -> SentenceTerms:
+        if text not in self._sentences:
+            self._sentences[text] = [(s, e, set(tx.terms(text[s:e]))) for s, e in tx.split_sentences(text)]
+        return self._sentences[text]
+
+    def over(self, passages: Sequence[Passage]) -> QuestionTerms:
+        return QuestionTerms(self, passages)
+
+
+class QuestionTerms:
+    """The question's terms with idf counted over these passages' sentences; windows by passage position."""
+
+    def __init__(self, evidence: Evidence | str, passages: Sequence[Passage]):
+        evidence = evidence if isinstance(evidence, Evidence) else Evidence(evidence)
+        self.terms = evidence.terms
+        self.sentences = [evidence.sentences(p.text) for p in passages]
         df: dict[str, int] = {}
         for spans in self.sentences:
             for t in set().union(*(terms for _, _, terms in spans)) if spans else ():
@@ -51,7 +89,3 @@ class QuestionTerms:
             if cov > best.coverage:
                 best = Window(part[0][0], part[-1][1], cov)
         return best
-
-
-def _sentence_terms(text: str) -> list[tuple[int, int, set[str]]]:
-    return [(s, e, set(tx.terms(text[s:e]))) for s, e in tx.split_sentences(text)]

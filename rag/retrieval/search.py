@@ -16,22 +16,39 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from llama_index.core.embeddings import BaseEmbedding
 
 from rag.core.config import MODES, Settings
-from rag.retrieval.context import ContextBuilder
 from rag.core.errors import EmptyIndexError, InvalidQuestionError
 from rag.core.models import Passage, SearchResult, article_info
-from rag.retrieval.rerank import NoReranker, Reranker, build_reranker
-from rag.retrieval.rerank import prefer_recent as recency
-from rag.index.store import Store
 from rag.core.text import bm25_tokenize, match_text
+from rag.index.embeddings import Embedder
+from rag.index.store import Store
+from rag.retrieval.context import ContextBuilder
+from rag.retrieval.evidence import Evidence
+from rag.retrieval.rerank import NoReranker, Reranker, TermWindowReranker, WindowEmbeddingReranker
+from rag.retrieval.rerank import prefer_recent as recency
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60
 # Bump when tokenisation changes, so cached BM25 indexes of the old scheme are not reused.
 BM25_SCHEME = "v3"
+
+
+def build_reranker(settings: Settings, store: Store, embedder: Embedder) -> Reranker:
+    """The second stage the settings choose (`RAG_RERANKER`)."""
+    match settings.reranker:
+        case "none":
+            return NoReranker()
+        case "terms":
+            return TermWindowReranker(store, embedder)
+        case "window":
+            return WindowEmbeddingReranker(store, embedder)
+        case "server":
+            from rag.retrieval.rerank_server import ServerReranker
+
+            return ServerReranker(settings.rerank)
+    raise ValueError(settings.reranker)
 
 
 class BM25Index:
@@ -111,7 +128,7 @@ class Retriever:
         self,
         settings: Settings,
         store: Store,
-        embedder: BaseEmbedding,
+        embedder: Embedder,
         count_tokens: Callable[[str], list],
         reranker: Reranker | None = None,
     ):
@@ -159,11 +176,13 @@ class Retriever:
         top_k: int | None = None,
         sources: Sequence[str] | None = None,
         mode: str | None = None,
-        prefer_recent: bool = False,
+        evidence: Evidence | None = None,
     ) -> SearchResult:
-        """The passages for `question`; `sources` limits the articles searched (an empty list: none),
-        `prefer_recent` moves newer relevant articles up (see `rerank.prefer_recent`)."""
+        """The passages for `question`; `sources` limits the articles searched (an empty list: none).
+        A question about the latest news moves newer relevant articles up (see `rerank.prefer_recent`).
+        The result carries the question's `Evidence`, for the answerer to read on."""
         started = time.perf_counter()
+        evidence = evidence or Evidence(question)
         top_k = top_k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
         if mode not in MODES:
@@ -173,7 +192,7 @@ class Retriever:
         if not total:
             raise EmptyIndexError(self.store.where)
         if sources is not None and not sources:
-            return SearchResult(question=question, passages=[], retrieve_ms=(time.perf_counter() - started) * 1000)
+            return SearchResult.of(question, [], evidence, started)
 
         vector = self.embedder.get_query_embedding(question) if mode in ("hybrid", "dense") else None
         # Both retrievers read one snapshot of the corpus; if an ingest commits meanwhile, read again,
@@ -218,13 +237,13 @@ class Retriever:
             )
             for cid, e in ranked
         ]
-        passages = self.reranker.rerank(question, vector, passages)
-        if prefer_recent:
+        passages = self.reranker.rerank(evidence, vector, passages)
+        if evidence.wants_latest:
             passages = recency(passages, 2 * top_k)
         if budget:
-            passages = self.context.build(question, passages, budget, top_k)
+            passages = self.context.build(evidence, passages, budget, top_k)
         else:
             passages = passages[:top_k]
             for i, p in enumerate(passages, 1):
                 p.n = i
-        return SearchResult(question=question, passages=passages, retrieve_ms=(time.perf_counter() - started) * 1000)
+        return SearchResult.of(question, passages, evidence, started)
