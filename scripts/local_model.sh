@@ -6,12 +6,12 @@
 # Exits non-zero with the reason when it cannot; answers then come from the extractive answerer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LLAMA_VERSION=0.3.36
-
 if [ -z "${VIRTUAL_ENV:-}" ]; then
-    echo "local model: run this from scripts/quickstart.sh (it needs the project's .venv active)" >&2
+    echo "local model: run this from scripts/quickstart.sh or scripts/test.sh (it needs the project's .venv active)" >&2
     exit 1
 fi
+# The version pyproject's `local` extra pins: the one the local-model tests pass with.
+LLAMA_VERSION=$(python -c 'import re, tomllib; print(re.search(r"==([\w.]+)", tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["local"][0])[1])')
 # Without these, llama.cpp reads a prompt several times slower: too slow to chat with on a few cores.
 for flag in avx2 fma f16c; do
     if ! grep -qw "$flag" /proc/cpuinfo 2>/dev/null; then

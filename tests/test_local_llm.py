@@ -21,6 +21,7 @@ from rag.answering import local_model
 from rag.answering.llm import LOCAL_MODEL_FILE
 from rag.core.config import LLMSettings, Settings
 from rag.core.errors import ModelFileError, RagError
+from tests.conftest import require
 from tests.llama_server import LOCAL_GGUF as MODEL
 from tests.llama_server import REPO
 
@@ -212,7 +213,7 @@ def _skip_reason() -> str | None:
 
 
 def needs_model(test):
-    return pytest.mark.local_llm(pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")(test))
+    return pytest.mark.local_llm(test)
 
 
 DEV = {d["id"]: d for d in map(json.loads, (REPO / "tests" / "data" / "seed_dev.jsonl").read_text().splitlines())}
@@ -220,8 +221,10 @@ DEV = {d["id"]: d for d in map(json.loads, (REPO / "tests" / "data" / "seed_dev.
 
 @pytest.fixture(scope="module")
 def local_assistant(tmp_path_factory, embedder):
+    """The model and llama-cpp-python: `scripts/test.sh` sets both up, so in CI their absence fails the tests."""
     from rag import Assistant
 
+    require(_skip_reason() is None, _skip_reason() or "")
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("local") / "data",
         llm=LLMSettings(provider="local", local_model_path=MODEL, threads=min(4, os.cpu_count() or 1)),

@@ -1,41 +1,10 @@
-"""HTTP API over `Assistant`: JSON routes and an OpenAI-compatible chat endpoint.
+"""HTTP API over `Assistant`: JSON routes and an OpenAI-compatible chat endpoint (routes: README, "HTTP API").
 
-A front end: imports rag.core and rag.assistant only.
-
-Routes (``create_app(assistant)``; ``rag api`` serves it with uvicorn), one module per feature:
-``questions`` (ask, search), ``documents`` (sources, uploads), ``openai_compat`` (/v1):
-
-* ``POST /api/ask``     {question, history?, sources?, top_k?, mode?, since?, until?} -> ``Answer.public()``
-                        (the ``rag ask --json`` shape)
-* ``POST /api/search``  {question, top_k?, sources?, mode?, since?, until?} -> ``SearchResult.public()``
-* ``GET  /api/sources`` -> the indexed articles (the ``rag sources --json`` shape)
-* ``GET  /health``      -> {"status": "ok", "articles", "chunks", "provider"}
-* ``POST /v1/chat/completions`` (OpenAI-compatible, ``stream`` true or false): the last
-  user message is the question, the user/assistant messages before it the history.
-  ``choices[0].message.content`` is the cited answer; the extra top-level fields
-  ``citations`` (list of ``Citation.public()``) and ``newsdesk`` (``Answer.public()``)
-  carry the sources. Streamed: ``chat.completion.chunk`` deltas as the answer is
-  generated, a final chunk with ``finish_reason: "stop"``, ``citations`` and
-  ``newsdesk``, then ``data: [DONE]``. Optional body fields ``sources``, ``top_k``,
-  ``mode``, ``since``, ``until`` narrow retrieval as on ``/api/ask``.
-* ``GET  /v1/models``   -> one model, ``newsdesk`` (any ``model`` value is accepted).
-* ``POST /api/documents`` multipart ``files``: saved under the uploads folder (safe names) and
-  indexed -> the ingest report; ``DELETE /api/documents/{source}`` removes an article.
-
-Protection (rag/core/security.py): a Host header outside the trusted hosts gets 400, a body over the
-limit 413 before it is read whole, and CORS is closed unless ``RAG_API_CORS_ORIGINS`` is set.
-
-Errors are JSON ``{"error": {"message", "type"}}``, never a traceback: invalid body
-422, invalid question 400, empty index 409, language model failure 502, vector
-store unreachable 503, missing/wrong API key 401, anything unexpected 500.
-
-API key: when ``settings.api_key`` (``RAG_API_KEY`` / ``API_KEY``) is set, every
-``/api`` and ``/v1`` route needs ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
-``GET /health`` stays open so load balancers and container health checks can probe
-it; it reveals only counts and the provider name.
-
-Endpoints are plain ``def`` functions, so FastAPI runs the blocking Assistant calls
-in its thread pool and concurrent requests are served in parallel.
+A front end: imports rag.core and rag.assistant only. `create_app` wires one router per feature
+(`questions`, `documents`, `openai_compat`), the protection of rag/core/security.py (trusted hosts,
+body limits, CORS), the optional API key, and errors as JSON `{"error": {"message", "type"}}`.
+Endpoints are plain `def` functions, so FastAPI runs the blocking Assistant calls in its thread
+pool and concurrent requests are served in parallel.
 """
 
 from __future__ import annotations

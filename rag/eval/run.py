@@ -1,40 +1,7 @@
-"""Evaluate the assistant on a question set: retrieval, answers, abstention, citations, latency.
+"""Run a question set through `Assistant.ask` (or `.search`, retrieval only) and score it.
 
-A question set is JSONL (one object a line, see tests/data/FORMAT.md) or CSV with
-the same columns:
-
-* ``id``: stable identifier (defaults to ``line-N`` when missing)
-* ``question``: the question as a user would type it
-* ``answers``: acceptable answer strings; an empty list means the articles do not
-  hold the answer and the assistant should abstain. In CSV a JSON array
-  (``["14 billion", "14.3 billion"]``) or ``|``-separated (``14 billion|14.3 billion``).
-* ``sources``: source file names that support the answer (same encodings in CSV).
-
-Every question goes through ``Assistant.ask``, the call the CLI, the UI and the HTTP
-API make, with no history and no source filter. ``retrieval_only`` uses
-``Assistant.search`` instead and skips generation.
-
-Retrieval depth: hit@10 and MRR@10 need ten ranked passages, but the answer is
-generated from the usual ``top_k`` (``settings.top_k``, default 5), as users see it.
-The rank of the first passage from a gold source is taken from ``answer.passages``;
-only when none of them is from a gold source and ``top_k`` < 10 is the same
-question searched again with ``top_k=max(10, top_k)`` (same mode) to find a rank
-between ``top_k``+1 and 10. Retrieval ranking is a stable prefix (rank fusion
-runs over ``settings.candidates`` >= 10 candidates), so this equals one 10-deep
-retrieval. ``retrieval_only`` searches ``max(10, top_k)`` deep directly.
-
-Metrics (``None`` where a metric has no question to be computed on):
-
-* ``hit_at_1/3/5/10``, ``mrr_at_10``: over answerable questions that list sources;
-  a hit at k when any gold source is among the top-k passages' sources.
-* ``answer_accuracy``: answerable questions answered (not abstained) with text that
-  contains an accepted string (see ``answer_matches``).
-* ``abstention_accuracy``: unanswerable questions on which the assistant abstained.
-* ``false_abstention_rate``: answerable questions on which it abstained.
-* ``citation_validity``: mean of ``answer.citation_validity`` over the answers that
-  report it (share of the [n] markers that existed and supported their sentence).
-* ``retrieve_ms_p50/p95`` (``timings.retrieve_ms``), ``total_ms_p50/p95``
-  (``timings.total_ms``, the whole answer); percentiles by linear interpolation.
+Every question is asked as the CLI, the page and the API ask it: no history, no source filter. What
+each metric means, and how retrieval is scored 10 deep while answers read `top_k`: README, "Evaluation".
 """
 
 from __future__ import annotations

@@ -1,38 +1,27 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 (bm25s), fused by reciprocal rank.
-
-The BM25 index is built once per corpus version (see `Store.version`),
-kept in memory and on disk under the data dir, and never rebuilt per query.
-"""
+"""Hybrid retrieval: dense (Chroma) + BM25 (`bm25.py`), fused by reciprocal rank, then the second stage
+and the reader's context. The BM25 index is built once per corpus version (see `Store.version`), kept in
+memory and on disk under the data dir, and never rebuilt per query."""
 
 from __future__ import annotations
 
-import json
-import logging
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
-
-import numpy as np
 
 from rag.core.config import MODES, Settings
 from rag.core.errors import EmptyIndexError, InvalidQuestionError
 from rag.core.models import Passage, SearchResult, article_info
-from rag.core.text import bm25_tokenize, match_text
+from rag.core.text import bm25_tokenize
 from rag.index.embeddings import Embedder
 from rag.index.store import Store
+from rag.retrieval.bm25 import BM25_SCHEME, BM25Index
 from rag.retrieval.context import ContextBuilder
 from rag.retrieval.evidence import Evidence
 from rag.retrieval.rerank import NoReranker, Reranker, TermWindowReranker, WindowEmbeddingReranker
 from rag.retrieval.rerank import prefer_recent as recency
 
-log = logging.getLogger(__name__)
-
 RRF_K = 60
-# Bump when tokenisation changes, so cached BM25 indexes of the old scheme are not reused.
-BM25_SCHEME = "v3"
 
 
 def build_reranker(settings: Settings, store: Store, embedder: Embedder) -> Reranker:
@@ -49,78 +38,6 @@ def build_reranker(settings: Settings, store: Store, embedder: Embedder) -> Rera
 
             return ServerReranker(settings.rerank)
     raise ValueError(settings.reranker)
-
-
-class BM25Index:
-    """bm25s over the committed chunks of one corpus version."""
-
-    def __init__(self, version: str, retriever, ids: list[str], metas: list[dict], texts: list[str]):
-        self.version = version
-        self.retriever = retriever
-        self.ids = ids
-        self.metas = metas
-        self.texts = texts
-        self._sources = np.array([m["source"] for m in metas], dtype=object)
-
-    @classmethod
-    def build(cls, store: Store, snapshot: tuple[str, dict[str, str]]) -> BM25Index:
-        import bm25s
-
-        version, committed = snapshot
-        ids, metas, texts = [], [], []
-        for i, text, meta in store.iter_committed_chunks(committed):
-            ids.append(i)
-            metas.append(meta)
-            texts.append(text)
-        retriever = bm25s.BM25()
-        if texts:
-            indexed = [match_text(m["title"], t, m.get("author")) for m, t in zip(metas, texts)]
-            retriever.index(bm25_tokenize(indexed), show_progress=False)
-        return cls(version, retriever, ids, metas, texts)
-
-    def save(self, folder: Path) -> None:
-        """Writes the cache beside `folder` and renames it into place, so no reader sees half of it.
-
-        Several retrievers (threads, processes) may build the same version at once; the first
-        rename wins and the others drop their copy. The cache is an optimisation: failing to
-        write it never fails a search.
-        """
-        tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex[:8]}")
-        try:
-            tmp.mkdir(parents=True)
-            if self.ids:
-                self.retriever.save(str(tmp), show_progress=False)
-            (tmp / "chunks.json").write_text(json.dumps({"ids": self.ids, "metas": self.metas, "texts": self.texts}))
-            tmp.rename(folder)
-        except OSError as exc:
-            log.debug("BM25 cache not written to %s: %s", folder, exc)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    @classmethod
-    def load(cls, folder: Path, version: str) -> BM25Index:
-        import bm25s
-
-        data = json.loads((folder / "chunks.json").read_text())
-        retriever = bm25s.BM25.load(str(folder), show_progress=False) if data["ids"] else bm25s.BM25()
-        return cls(version, retriever, data["ids"], data["metas"], data["texts"])
-
-    def search(self, query_tokens: list[str], n: int, sources: Sequence[str] | None) -> list[tuple[int, float]]:
-        if not self.ids or not query_tokens:
-            return []
-        mask = None
-        if sources:
-            mask = np.isin(self._sources, list(sources)).astype(np.float32)
-            if not mask.any():
-                return []
-        k = min(n, len(self.ids))
-        try:
-            docs, scores = self.retriever.retrieve(
-                [query_tokens], k=k, show_progress=False, weight_mask=mask, n_threads=0
-            )
-        except (ValueError, KeyError):
-            return []  # no query term is in the vocabulary
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
 
 class Retriever:
@@ -195,6 +112,29 @@ class Retriever:
             return SearchResult.of(question, [], evidence, started)
 
         vector = self.embedder.get_query_embedding(question) if mode in ("hybrid", "dense") else None
+        fused = self._fused(question, vector, mode, n, sources, total)
+
+        reranking = not isinstance(self.reranker, NoReranker)
+        budget = self.settings.context_tokens
+        # The context builder skips passages another one already holds, so it reads past top_k.
+        pool = max(self.settings.rerank_candidates, top_k) if reranking or budget else top_k
+        ranked = sorted(fused.items(), key=lambda kv: kv[1]["score"], reverse=True)[:pool]
+        passages = [_passage(cid, e) for cid, e in ranked]
+        passages = self.reranker.rerank(evidence, vector, passages)
+        if evidence.wants_latest:
+            passages = recency(passages, 2 * top_k)
+        if budget:
+            passages = self.context.build(evidence, passages, budget, top_k)
+        else:
+            passages = passages[:top_k]
+            for i, p in enumerate(passages, 1):
+                p.n = i
+        return SearchResult.of(question, passages, evidence, started)
+
+    def _fused(
+        self, question: str, vector, mode: str, n: int, sources: Sequence[str] | None, total: int
+    ) -> dict[str, dict]:
+        """The first stage: dense and BM25 hits fused by reciprocal rank, by chunk id."""
         # Both retrievers read one snapshot of the corpus; if an ingest commits meanwhile, read again,
         # so a result never mixes two versions of an article.
         for _ in range(5):
@@ -218,32 +158,17 @@ class Retriever:
             entry = fused.setdefault(cid, {"text": index.texts[doc], "meta": index.metas[doc], "score": 0.0})
             entry["score"] += 1.0 / (RRF_K + rank + 1)
             entry["bm25"] = score
+        return fused
 
-        reranking = not isinstance(self.reranker, NoReranker)
-        budget = self.settings.context_tokens
-        # The context builder skips passages another one already holds, so it reads past top_k.
-        pool = max(self.settings.rerank_candidates, top_k) if reranking or budget else top_k
-        ranked = sorted(fused.items(), key=lambda kv: kv[1]["score"], reverse=True)[:pool]
-        passages = [
-            Passage(
-                chunk_id=cid,
-                **article_info(e["meta"]),
-                text=e["text"],
-                start=int(e["meta"]["start"]),
-                end=int(e["meta"]["end"]),
-                score=round(e["score"], 6),
-                dense_score=e.get("dense"),
-                bm25_score=e.get("bm25"),
-            )
-            for cid, e in ranked
-        ]
-        passages = self.reranker.rerank(evidence, vector, passages)
-        if evidence.wants_latest:
-            passages = recency(passages, 2 * top_k)
-        if budget:
-            passages = self.context.build(evidence, passages, budget, top_k)
-        else:
-            passages = passages[:top_k]
-            for i, p in enumerate(passages, 1):
-                p.n = i
-        return SearchResult.of(question, passages, evidence, started)
+
+def _passage(cid: str, e: dict) -> Passage:
+    return Passage(
+        chunk_id=cid,
+        **article_info(e["meta"]),
+        text=e["text"],
+        start=int(e["meta"]["start"]),
+        end=int(e["meta"]["end"]),
+        score=round(e["score"], 6),
+        dense_score=e.get("dense"),
+        bm25_score=e.get("bm25"),
+    )
