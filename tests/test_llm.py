@@ -444,3 +444,31 @@ def test_a_streamed_answer_is_checked_once_per_complete_prefix(tmp_path):
     pieces, final = split(answerer.stream("How much did Meta pay for Scale AI?", [passage]))
     assert "".join(pieces) == final.answer and "49%" in final.answer and not final.abstained
     assert checks == ["Meta paid $14.3 billion for Scale AI [1]. ", "Meta paid $14.3 billion for Scale AI [1]. It bought 49% of the company [1]."]
+
+
+def test_the_answer_path_follows_declared_capabilities_not_the_name(tmp_path):
+    """A client that cannot stream is asked for the whole reply, which is checked like a streamed one;
+    its name ("local:...") changes nothing."""
+    from rag.answering.answerer import build_answerer
+    from rag.core.models import Passage
+
+    text = "Meta paid $14.3 billion for its stake in Scale AI."
+    passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Deal", text=text, start=0, end=len(text), score=1.0)
+    calls = []
+
+    class Whole:
+        name = "local:looks-local"
+        can_stream = supports_schema = False
+        prompt_style = "passages"
+
+        def complete(self, messages, **kwargs):
+            calls.append(kwargs)
+            return "Meta paid $14.3 billion for Scale AI [1]."
+
+        def stream(self, messages, **kwargs):
+            raise AssertionError("a client that cannot stream is never streamed")
+
+    pieces, final = split(build_answerer(Settings(data_dir=tmp_path), llm=Whole()).stream("How much did Meta pay?", [passage]))
+    assert calls == [{}]  # no json_schema: the client does not support one
+    assert not final.abstained and "14.3 billion" in final.answer and final.citations[0].n == 1
+    assert "".join(pieces) == final.answer

@@ -112,3 +112,31 @@ def test_reranking_puts_the_focused_passage_first(make_settings, embedder, tmp_p
         top = reranked.search(QUESTION).passages[0]
         assert top.source.endswith("roundup.txt") and "Karsk Metals" in top.text, name
         assert top.rerank_score is not None
+
+
+def test_the_evidence_about_a_question_is_read_once(tmp_path, embedder, monkeypatch):
+    """Reranker, context builder and the model's evidence prompt share one `Evidence`: no passage text is
+    split into sentences twice for one question (each did it itself before), and the answer's check of
+    what is asked reads the same object."""
+    from rag import Settings
+    from rag.core import text as tx
+    from rag.retrieval import evidence as ev
+    from tests.conftest import SEEDS
+    from tests.streams import split
+
+    class EvidenceReader:
+        name = "scripted"
+        can_stream = supports_schema = True
+        prompt_style = "evidence"
+
+        def stream(self, messages, **kwargs):
+            yield '{"evidence": "", "found": false, "answer": "", "citations": []}'
+
+    assistant = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder, llm=EvidenceReader())
+    assistant.ingest([SEEDS])
+    seen: list[str] = []
+    split_sentences = tx.split_sentences
+    monkeypatch.setattr(ev.tx, "split_sentences", lambda text: seen.append(text) or split_sentences(text))
+    _, answer = split(assistant.stream("How much did Meta pay for its stake in Scale AI?"))
+    assert answer.abstained and len(answer.passages) == 5
+    assert seen and len(seen) == len(set(seen)), "a passage split twice for one question"

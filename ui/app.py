@@ -156,7 +156,8 @@ class _Handlers:
             text = self.assistant.article_text(source)
         except RagError as e:
             return render.render_error(str(e))
-        title = next((a.title for a in self.assistant.articles() if a.source == source), source)
+        article = self.assistant.article(source)
+        title = article.title if article else source
         start = int(start) if start not in (None, "") else None
         end = int(end) if end not in (None, "") else None
         return render.render_article(title, source, text, start, end)

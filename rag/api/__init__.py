@@ -125,5 +125,7 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000) -> in
         f"CORS: {', '.join(settings.api_cors_origins) or 'closed'}",
         file=sys.stderr,
     )
+    # Built now, not on the first request: a model that cannot load fails the start, and is loaded before anyone waits.
+    print(f"answers from: {assistant.provider}; index: {assistant.where}", file=sys.stderr)
     uvicorn.run(create_app(assistant, host), host=host, port=port, log_level="info")
     return 0

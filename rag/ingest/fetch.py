@@ -79,12 +79,6 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> Fetcher:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def get(self, request: Request) -> Page:
         """The page at `request.url`, or `not_modified` when its validators still hold; FetchError otherwise."""
         url = request.url
