@@ -24,10 +24,14 @@ def _settings(args):
     return settings
 
 
-def _assistant(args):
+def _assistant(args, warm: bool = False):
+    """The Assistant for this command; `warm`: it is about to search, so the embedder starts loading now."""
     from rag.assistant import Assistant
 
-    return Assistant(_settings(args))
+    assistant = Assistant(_settings(args))
+    if warm:
+        assistant.warm_up()
+    return assistant
 
 
 def _question(args) -> str:
@@ -107,7 +111,7 @@ def cmd_watch(args) -> int:
 
 
 def cmd_search(args) -> int:
-    result = _assistant(args).search(
+    result = _assistant(args, warm=True).search(
         _question(args), top_k=args.top_k, sources=args.source, mode=args.mode, since=args.since, until=args.until
     )
     if args.json:
@@ -154,7 +158,7 @@ def _stream_answer(assistant, question: str, args, history=None):
 
 
 def cmd_ask(args) -> int:
-    assistant = _assistant(args)
+    assistant = _assistant(args, warm=True)
     question = _question(args)
     if args.json:
         _print_json(
@@ -168,7 +172,7 @@ def cmd_ask(args) -> int:
 def cmd_chat(args) -> int:
     from rag.core.conversation import Conversation
 
-    assistant = _assistant(args)
+    assistant = _assistant(args, warm=True)
     history = Conversation()
     print(f"Ask about the articles ({assistant.provider}). Empty line or Ctrl-D to quit; /clear forgets the conversation.")
     while True:
