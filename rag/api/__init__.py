@@ -9,28 +9,21 @@ pool and concurrent requests are served in parallel.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import sys
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from rag.api import documents, openai_compat, questions
-from rag.api.errors import error_response, error_status
-from rag.core.errors import RagError
+from rag.api import documents, health, openai_compat, questions
+from rag.api.errors import install_handlers
 from rag.core.security import BodyLimit, is_loopback, trusted_hosts
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
-
-log = logging.getLogger("rag.api")
-
 
 def create_app(assistant: Assistant, host: str = "127.0.0.1") -> FastAPI:
     """The API for a server bound to `host` (which decides the default trusted hosts; see rag/security.py)."""
@@ -53,65 +46,29 @@ def create_app(assistant: Assistant, host: str = "127.0.0.1") -> FastAPI:
     )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings, host))
 
-    @app.exception_handler(RagError)
-    async def rag_error(request: Request, exc: RagError):
-        status, kind = error_status(exc)
-        return error_response(status, str(exc), kind)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_body(request: Request, exc: RequestValidationError):
-        details = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
-        ]
-        summary = "; ".join(f"{'.'.join(str(p) for p in d['loc'][1:]) or 'body'}: {d['msg']}" for d in details)
-        return error_response(422, f"Invalid request: {summary}", "invalid_request_error", details=details)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
-        kind = {401: "authentication_error", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request_error")
-        return error_response(exc.status_code, str(exc.detail), kind, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, f"Internal error ({type(exc).__name__}); see the server log.", "internal_error")
-
-    def require_key(request: Request) -> None:
-        secret = assistant.settings.api_key
-        expected = secret.get_secret_value() if secret is not None else ""
-        if not expected:
-            return
-        given = request.headers.get("x-api-key", "")
-        auth = request.headers.get("authorization", "")
-        if auth[:7].lower() == "bearer ":
-            given = auth[7:].strip()
-        if not given or not secrets.compare_digest(given.encode(), expected.encode()):
-            raise StarletteHTTPException(
-                401,
-                "Missing or wrong API key. Send `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    guarded = [Depends(require_key)]
-
-    @app.get("/health")
-    def health():
-        try:
-            return {
-                "status": "ok",
-                "articles": len(assistant.articles()),
-                "chunks": assistant.chunk_count(),
-                "provider": assistant.provider,
-            }
-        except RagError as exc:
-            status, kind = error_status(exc)
-            return JSONResponse(
-                {"status": "unavailable", "error": {"message": str(exc), "type": kind}}, status_code=503
-            )
-
+    install_handlers(app)
+    app.include_router(health.router)
     for router in (questions.router, documents.router, openai_compat.router):
-        app.include_router(router, dependencies=guarded)
+        app.include_router(router, dependencies=[Depends(require_key)])
     return app
+
+
+def require_key(request: Request) -> None:
+    """With an API key set (RAG_API_KEY), every /api and /v1 route needs it as a bearer token or X-API-Key."""
+    secret = request.app.state.assistant.settings.api_key
+    expected = secret.get_secret_value() if secret is not None else ""
+    if not expected:
+        return
+    given = request.headers.get("x-api-key", "")
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        given = auth[7:].strip()
+    if not given or not secrets.compare_digest(given.encode(), expected.encode()):
+        raise StarletteHTTPException(
+            401,
+            "Missing or wrong API key. Send `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 8000) -> int:
