@@ -229,7 +229,10 @@ def fake_llama_cpp(monkeypatch, tmp_path):
         "        return {'choices': [{'message': {'content': '{\"answer\": \"local\"}'}}]}\n"
     )
     monkeypatch.syspath_prepend(str(package))
-    monkeypatch.delitem(sys.modules, "llama_cpp", raising=False)
+    # Recorded whether or not the real one was imported, so the fake leaves with the test: left in
+    # sys.modules, it answered the real-model tests later in the run ({"answer": "local"}, no `found`).
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    del sys.modules["llama_cpp"]
     import llama_cpp
 
     return llama_cpp
@@ -312,6 +315,12 @@ def test_local_llama_completes_and_streams(fake_llama_cpp, tmp_path):
     assert plain["response_format"] == {"type": "json_object", "schema": schema}
     assert plain["max_tokens"] == 64 and plain["messages"] == QUESTION
     assert streamed["stream"] is True and streamed["max_tokens"] == 8
+
+
+def test_the_fake_llama_cpp_leaves_with_its_test():
+    """Runs after the fake's tests (file order): whatever `import llama_cpp` gives now is not the fake."""
+    module = sys.modules.get("llama_cpp")
+    assert module is None or "fake_site" not in str(getattr(module, "__file__", ""))
 
 
 def test_local_llama_without_the_package_says_how_to_install(no_llama_cpp, tmp_path):
