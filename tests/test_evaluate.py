@@ -1,4 +1,4 @@
-"""`rag eval` / `rag.evaluate`: dataset reading, answer matching, metrics, CLI outputs."""
+"""`rag eval` / `rag.eval`: dataset reading, answer matching, metrics, CLI outputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""rag.llm through the real `openai` client, over loopback HTTP to tests/openai_server.py."""
+"""The model clients (rag.answering) through the real `openai` client, over loopback HTTP to tests/openai_server.py."""
 
 from __future__ import annotations
 

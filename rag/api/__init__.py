@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rag.assistant import Assistant
 
 def create_app(assistant: Assistant, host: str = "127.0.0.1") -> FastAPI:
-    """The API for a server bound to `host` (which decides the default trusted hosts; see rag/security.py)."""
+    """The API for a server bound to `host` (which decides the default trusted hosts; see rag/core/security.py)."""
     settings = assistant.settings
     app = FastAPI(
         title="newsdesk",
