@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.core import dates
-from rag.core.config import Settings
+from rag.core.config import FROM_SETTINGS, Settings
 from rag.core.conversation import Conversation
 from rag.core.errors import DocumentError, InvalidQuestionError, RagError
 from rag.core.events import StreamEvent
@@ -52,15 +52,12 @@ def _empty_scope(names: Sequence[str] | None, since: date | str | None, until: d
     return f"{what} was published {span}" if span else f"{what} matches"
 
 
-_FROM_SETTINGS = object()
-
-
 class Assistant:
     """`embedder`, `store` and `llm` (a model client, or None for the extractive answerer) replace the
     ones the settings choose; each part is otherwise built when first needed."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None, llm=_FROM_SETTINGS
+        self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None, llm=FROM_SETTINGS
     ):
         self.settings = settings
         if settings.reranker == "server":
@@ -102,8 +99,6 @@ class Assistant:
     def answerer(self) -> Answerer:
         from rag.answering.answerer import build_answerer
 
-        if self._llm is _FROM_SETTINGS:
-            return build_answerer(self.settings, self.embedder)
         return build_answerer(self.settings, self.embedder, self._llm)
 
     @cached_property

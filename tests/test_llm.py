@@ -334,14 +334,20 @@ def test_local_llama_without_the_model_says_how_to_get_it(fake_llama_cpp, tmp_pa
     assert "LOCAL_MODEL_PATH" in str(caught.value)
 
 
+def one_passage(text: str, title: str):
+    """The whole of a one-passage article, as retrieval hands it to the answerer."""
+    from rag.core.models import Passage
+
+    return Passage(n=1, chunk_id="c1", source="a.txt", title=title, text=text, start=0, end=len(text), score=1.0)
+
+
 def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
     """A one-sentence answer is complete when the `answer` string closes: it is shown then, checked,
     not after the model has also written `citations`."""
     from rag.answering.answerer import build_answerer
-    from rag.core.models import Passage
 
     text = "Meta paid $14.3 billion for its stake in Scale AI."
-    passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Deal", text=text, start=0, end=len(text), score=1.0)
+    passage = one_passage(text, "Deal")
     pieces = ['{"evidence": "[1]", ', '"found": true, ', '"answer": "Meta paid $14.3 billion for Scale AI [1]', '"', ', "citations": [1]}']
     generated = []
 
@@ -376,10 +382,9 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
 def test_a_model_answer_without_the_quantity_asked_for_is_no_answer(tmp_path, answer, shown):
     """"How many ...?" answered by a supported sentence with no number: nothing is shown, it abstains and says why."""
     from rag.answering.answerer import build_answerer
-    from rag.core.models import Passage
 
     text = "Meta laid off 600 staff in its AI unit on Wednesday."
-    passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Cuts", text=text, start=0, end=len(text), score=1.0)
+    passage = one_passage(text, "Cuts")
 
     class Scripted:
         name = "scripted"
@@ -432,10 +437,9 @@ def test_a_streamed_answer_is_checked_once_per_complete_prefix(tmp_path):
     """The stream grows a token at a time; the checker runs when a sentence completes and once at the end,
     not on every token (each check scans every passage)."""
     from rag.answering.answerer import build_answerer
-    from rag.core.models import Passage
 
     text = "Meta paid $14.3 billion for its stake in Scale AI. It bought 49% of the company."
-    passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Deal", text=text, start=0, end=len(text), score=1.0)
+    passage = one_passage(text, "Deal")
 
     class Scripted:
         name = "scripted"
@@ -459,10 +463,9 @@ def test_the_answer_path_follows_declared_capabilities_not_the_name(tmp_path):
     """A client that cannot stream is asked for the whole reply, which is checked like a streamed one;
     its name ("local:...") changes nothing."""
     from rag.answering.answerer import build_answerer
-    from rag.core.models import Passage
 
     text = "Meta paid $14.3 billion for its stake in Scale AI."
-    passage = Passage(n=1, chunk_id="c1", source="a.txt", title="Deal", text=text, start=0, end=len(text), score=1.0)
+    passage = one_passage(text, "Deal")
     calls = []
 
     class Whole:

@@ -22,15 +22,13 @@ from rag.answering.citations import MARKER, Checked, CitationChecker, complete_p
 from rag.answering.extractive import extractive_answer
 from rag.answering.llm import LLM, local_model_path, resolve_provider
 from rag.answering.prompts import ABSTAIN_TOKEN, JSON_INSTRUCTIONS, JSON_SCHEMA, build_messages
-from rag.core.config import Settings
+from rag.core.config import FROM_SETTINGS, Settings
 from rag.core.events import AnswerText, Final, StreamEvent
 from rag.core.models import Answer, Citation, Passage, SearchResult, Timings
 from rag.core.questions import Asked
 from rag.retrieval.evidence import Evidence
 
 NOT_FOUND_TEXT = "I could not find this in the articles."
-# `Assistant(llm=...)` default: the model client the settings choose.
-FROM_SETTINGS = object()
 
 _NOT_FOUND_JSON = re.compile(r'"found"\s*:\s*false')
 _FOUND_JSON = re.compile(r'"found"\s*:\s*true')

@@ -20,6 +20,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rag.core.errors import ConfigError
 
+# In place of a component given by the caller: the one the settings choose (`Assistant(llm=...)`).
+FROM_SETTINGS = object()
+
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
