@@ -89,6 +89,9 @@ def _url_list(path: str) -> list[str]:
 
 
 def cmd_watch(args) -> int:
+    import signal
+    import threading
+
     from rag.watch import Watcher, parse_every
 
     watcher = Watcher(
@@ -101,8 +104,20 @@ def cmd_watch(args) -> int:
         respect_robots=not args.ignore_robots,
         follow_links=args.follow_links,
     )
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        # The first Ctrl-C (or SIGTERM) lets the batch being written finish; a KeyboardInterrupt raised inside
+        # an ingest could land in a worker pool's shutdown or a lock and leave the process hanging.
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("stopping after the current batch (Ctrl-C again to stop at once)", flush=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, request_stop)
     try:
-        watcher.run()
+        watcher.run(stop)
     except KeyboardInterrupt:
         pass
     # Articles are committed whole: whatever was being written when stopped is simply not there yet.

@@ -69,11 +69,13 @@ class Watcher:
         self.follow_links = follow_links
 
     def run(self, stop: threading.Event | None = None) -> None:
-        """Syncs everything once, then follows changes until `stop` is set or Ctrl-C."""
+        """Syncs everything once, then follows changes until `stop` is set (checked between batches) or Ctrl-C."""
         import watchfiles
 
         stop = stop or threading.Event()
         self._sync("synced")
+        if stop.is_set():
+            return
         self._poll()
         due = time.monotonic() + self.every
         resync = time.monotonic() + self.rescan
@@ -94,8 +96,12 @@ class Watcher:
             yield_on_timeout=True,
             raise_interrupt=False,
         ):
+            if stop.is_set():
+                break
             if changes:
                 self.apply({Path(p) for _, p in changes})
+            if stop.is_set():
+                break
             if self.feeds and time.monotonic() >= due:
                 self._poll()
                 due = time.monotonic() + self.every

@@ -176,3 +176,24 @@ def test_parse_every(text, seconds):
 def test_parse_every_refuses_nonsense(text):
     with pytest.raises(RagError, match="duration"):
         parse_every(text)
+
+
+def test_ctrl_c_during_a_batch_lets_it_finish(tmp_path):
+    """The first Ctrl-C lets the batch being written be committed whole, then the watcher exits cleanly."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for n in range(300):
+        (folder / f"story-{n:03d}.txt").write_text(story(n))
+    data = tmp_path / "data"
+    watch = WatchProcess(data, str(folder))
+    try:
+        # The index folder appears as the first sync starts writing; 300 articles take it several seconds.
+        eventually(lambda: any(data.glob("**/*.sqlite3")), "the first sync to start", timeout=120)
+    finally:
+        code = watch.stop()
+    assert code == 0, watch.text()
+    assert any(ln.startswith("stopping after the current batch") for ln in watch.lines), watch.text()
+    assert watch.lines[-1] == "stopped"
+    assert not any(ln.startswith("watching") for ln in watch.lines), watch.text()
+    reader = Assistant(Settings(data_dir=data, llm=LLMSettings(provider="extractive")))
+    assert len(reader.articles()) == 300
