@@ -12,8 +12,8 @@ _HOMES = {
     "Assistant": "rag.assistant",
     "Settings": "rag.core.config",
     "RagError": "rag.core.errors",
-    **{name: "rag.core.models" for name in ("Answer", "Article", "Citation", "IngestReport", "Passage", "SearchResult")},
-    **{name: "rag.core.events" for name in ("AnswerText", "Final", "StreamEvent")},
+    **{name: "rag.core.models" for name in ("Answer", "Article", "Citation", "Highlight", "IngestReport", "Passage", "SearchResult")},
+    **{name: "rag.core.events" for name in ("AnswerText", "EvidenceFound", "Final", "StreamEvent")},
     "Conversation": "rag.core.conversation",
 }
 
@@ -24,7 +24,9 @@ __all__ = [
     "Assistant",
     "Citation",
     "Conversation",
+    "EvidenceFound",
     "Final",
+    "Highlight",
     "IngestReport",
     "Passage",
     "RagError",
@@ -38,8 +40,8 @@ if TYPE_CHECKING:
     from rag.core.config import Settings
     from rag.core.conversation import Conversation
     from rag.core.errors import RagError
-    from rag.core.events import AnswerText, Final, StreamEvent
-    from rag.core.models import Answer, Article, Citation, IngestReport, Passage, SearchResult
+    from rag.core.events import AnswerText, EvidenceFound, Final, StreamEvent
+    from rag.core.models import Answer, Article, Citation, Highlight, IngestReport, Passage, SearchResult
 
 
 def __getattr__(name: str):

@@ -152,13 +152,24 @@ def _print_sources(answer) -> None:
         print(f"      “{c.quote}”")
 
 
+def _print_evidence(highlights) -> None:
+    print("Evidence (verbatim from the articles; the answer follows):")
+    for h in highlights:
+        print(f"  [{h.n}] “{h.quote}” — {h.title}{_dated(h)}")
+    print(flush=True)
+
+
 def _stream_answer(assistant, question: str, args, history=None):
-    from rag.core.events import AnswerText
+    from rag.core.events import AnswerText, EvidenceFound
 
     streamed = False
     for event in assistant.stream(
         question, history=history, sources=args.source, top_k=args.top_k, since=args.since, until=args.until
     ):
+        if isinstance(event, EvidenceFound):
+            if not args.no_evidence:
+                _print_evidence(event.highlights)
+            continue
         if isinstance(event, AnswerText):
             streamed = True
             print(event.text, end="", flush=True)
@@ -340,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_provider(p):
         p.add_argument("--provider", choices=["auto", "openai", "local", "extractive"], help="answer provider (default: LLM_PROVIDER)")
+        p.add_argument("--no-evidence", action="store_true", help="print only the answer, not the evidence shown before it")
 
     def scope_opts(p):
         p.add_argument("--top-k", type=int, default=None)

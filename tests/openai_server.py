@@ -16,6 +16,7 @@ server:`) and point the client at `server.url`:
     server.rerank = lambda request: [0.1, 0.9, ...]  # /v1/rerank: a score per document (None: no route)
     server.chat_requests[-1].body["messages"]       # what the client sent
     prompt_passages(request)                        # {n: text} of the passages newsdesk put in the prompt
+    server.reply = Withheld(reply); ...; reply.release()  # the reply waits until the test has seen what it wanted
 
 Faults queue up in the order given and each applies to the next chat or rerank request
 (`times=None`: to every one from then on); requests past them are answered.
@@ -46,6 +47,34 @@ _PASSAGE = re.compile(r"^\[(\d+)\] \((?:from .*?|same article as \[\d+\])\)\n(.*
 def prompt_passages(request: dict) -> dict[int, str]:
     """The numbered passages in a chat request's last message, as newsdesk's prompt writes them."""
     return {int(n): text for n, text in _PASSAGE.findall(request["messages"][-1]["content"])}
+
+
+class Withheld:
+    """A reply held back until the test calls `release()`: what a client shows before it is released, it
+    showed before the model wrote a word. `timed_out` says the test never released it."""
+
+    def __init__(self, reply: Reply, timeout: float = 60.0):
+        self.reply, self.timeout = reply, timeout
+        self._released = threading.Event()
+        self.timed_out = False
+
+    def release(self) -> None:
+        self._released.set()
+
+    def __call__(self, request: dict) -> str | list[str]:
+        if not self._released.wait(self.timeout):
+            self.timed_out = True
+        return self.reply(request)
+
+
+def cite_the_stake(request: dict) -> list[str]:
+    """Reply word by word with two sentences about the Scale AI stake, citing whichever seed passage holds them."""
+    for n, text in prompt_passages(request).items():
+        if "$14 billion" in text:
+            first = "Meta acquired a 49 percent stake in Scale AI for more than $14 billion"
+            second = "The 28-year-old billionaire was positioned as the public face of Zuckerberg’s AI reboot"
+            return [w + " " for w in first.split()] + [f"[{n}]. "] + [w + " " for w in second.split()] + [f"[{n}]."]
+    return ["NOT_FOUND"]
 
 
 @dataclass

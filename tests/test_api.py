@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -276,3 +277,44 @@ def test_concurrent_asks(server):
     for question, response in results:
         assert response.status_code == 200, response.text
         assert response.json()["question"] == question
+
+
+def _sse_events(response) -> Iterator[tuple[str, dict]]:
+    name = None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line[len("event: ") :]
+        elif line.startswith("data: "):
+            yield name, json.loads(line[len("data: ") :])
+
+
+def test_ask_stream_sends_the_evidence_before_the_model_writes(data_dir, embedder):
+    """`/api/ask/stream`: `evidence` while the model's reply is still held back, then `text` pieces, then `answer`."""
+    from tests.openai_server import OpenAIServer, Withheld, cite_the_stake
+
+    reply = Withheld(cite_the_stake)
+    with OpenAIServer(reply) as model:
+        llm = LLMSettings(provider="openai", base_url=model.url, api_key="test", max_retries=0, timeout=30)
+        with Server(create_app(Assistant(Settings(data_dir=data_dir, llm=llm), embedder=embedder))) as api:
+            body = {"question": "How much did Meta reportedly pay for its stake in Scale AI?"}
+            with httpx.stream("POST", f"{api.url}/api/ask/stream", json=body, timeout=120) as r:
+                assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+                events = _sse_events(r)
+                name, evidence = next(events)
+                assert name == "evidence", (name, evidence)
+                assert any("$14 billion" in h["quote"] for h in evidence["highlights"]), evidence
+                assert {"n", "title", "source", "quote", "start", "end"} <= set(evidence["highlights"][0])
+                reply.release()
+                rest = list(events)
+    assert not reply.timed_out
+    names = [name for name, _ in rest]
+    assert names[-1] == "answer" and set(names[:-1]) == {"text"}, names
+    text = "".join(data["text"] for name, data in rest if name == "text")
+    answer = rest[-1][1]
+    assert text.startswith("Meta acquired a 49 percent stake") and not answer["abstained"]
+    assert text + answer["rest"] == answer["answer"] and answer["citations"]
+
+
+def test_ask_stream_reports_a_bad_question_as_http_400(client):
+    r = client.post("/api/ask/stream", json={"question": "   "})
+    assert r.status_code == 400 and "empty" in r.json()["error"]["message"]

@@ -183,3 +183,37 @@ def test_error_comes_after_what_was_printed(tmp_path):
     )
     assert done.returncode == 1
     assert done.stdout.strip().splitlines()[-1].startswith("error: The index at ")
+
+
+def test_chat_shows_the_evidence_before_the_model_writes(data_dir, openai_server):
+    """`rag chat` prints the evidence while the model's reply is held back, then the streamed answer under it."""
+    import os
+
+    from tests.openai_server import Withheld, cite_the_stake
+
+    reply = Withheld(cite_the_stake)
+    openai_server.reply = reply
+    env = {**os.environ, "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": openai_server.url, "OPENAI_API_KEY": "test",
+           "RAG_LLM_MAX_RETRIES": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "--data-dir", str(data_dir), "chat"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        # The question, then an empty line to quit: nothing more is waited for on stdin.
+        proc.stdin.write("How much did Meta reportedly pay for its stake in Scale AI?\n\n")
+        proc.stdin.close()
+        before = []
+        for line in proc.stdout:
+            before.append(line)
+            if "Evidence (verbatim" in line:
+                break
+        quoted = proc.stdout.readline()
+        reply.release()
+        out, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait(timeout=120)
+    finally:
+        proc.kill()
+    assert not reply.timed_out, "".join(before)
+    assert "Evidence (verbatim" in before[-1] and "“" in quoted and "]" in quoted, before + [quoted]
+    assert proc.returncode == 0, err
+    answer, _, sources = out.partition("Sources:")
+    assert "Meta acquired a 49 percent stake in Scale AI" in answer and "“" in sources

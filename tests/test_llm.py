@@ -17,6 +17,7 @@ from rag.answering.local_llama import LocalLlama
 from rag.answering.openai_chat import OpenAIChat
 from rag.core.config import LLMSettings, Settings
 from rag.core.errors import LLMError
+from rag.core.events import EvidenceFound
 from tests.streams import split
 
 if TYPE_CHECKING:
@@ -362,6 +363,9 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
                 yield piece
 
     out = build_answerer(Settings(data_dir=tmp_path), llm=Scripted()).stream("How much did Meta pay for Scale AI?", [passage])
+    evidence = next(out)
+    assert isinstance(evidence, EvidenceFound) and not generated  # shown before the model is asked anything
+    assert [h.quote for h in evidence.highlights] == [text]
     first = next(out).text
     assert first.startswith("Meta paid $14.3 billion for Scale AI") and first.endswith("[1]")
     assert generated[-1] == '"'  # `citations` not generated yet

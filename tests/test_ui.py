@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -125,12 +126,11 @@ def seeded(tmp_path_factory, embedder):
     return assistant
 
 
-@pytest.fixture(scope="module")
-def app_url(seeded):
-    """The page for the seeded index, on a free loopback port, closed after the module."""
+@contextmanager
+def serving(assistant):
+    """The page for `assistant` on a free loopback port, closed after the block."""
     from ui.app import build_app
 
-    assistant = seeded
     demo = build_app(assistant)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
@@ -150,6 +150,13 @@ def app_url(seeded):
         yield url
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(seeded):
+    """The page for the seeded index (extractive answers)."""
+    with serving(seeded) as url:
+        yield url
 
 
 def test_api_ask_from_gradio_client(app_url):
@@ -253,26 +260,20 @@ def _model_assistant(seeded, url: str):
     return Assistant(settings, embedder=seeded.embedder, store=seeded.store, llm=build_llm(settings))
 
 
-def _cite_the_stake(request: dict) -> list[str]:
-    """Reply word by word with two sentences about the Scale AI stake, citing whichever passage holds them."""
-    from tests.openai_server import prompt_passages
-
-    for n, text in prompt_passages(request).items():
-        if "$14 billion" in text:
-            first = "Meta acquired a 49 percent stake in Scale AI for more than $14 billion"
-            second = "The 28-year-old billionaire was positioned as the public face of Zuckerberg’s AI reboot"
-            return [w + " " for w in first.split()] + [f"[{n}]. "] + [w + " " for w in second.split()] + [f"[{n}]."]
-    return ["NOT_FOUND"]
-
-
 def test_model_answers_stream_sentence_by_sentence_into_the_chat(seeded):
-    from tests.openai_server import OpenAIServer
+    from tests.openai_server import OpenAIServer, cite_the_stake
     from ui.app import _Handlers
 
-    with OpenAIServer(_cite_the_stake) as server:
+    with OpenAIServer(cite_the_stake) as server:
         handlers = _Handlers(_model_assistant(seeded, server.url))
         updates = list(handlers.respond(META_QUESTION, None, 5, []))
-    shown = [_message_text(chat[-1]) for chat, _session, _box in updates]
+    messages = [_message_text(chat[-1]) for chat, _session, _box in updates]
+    # The evidence shows first, alone, then stays above the answer as it streams.
+    shown = [m.split("</details>")[-1] for m in messages]  # the answer, under the evidence
+    evidence = [i for i, m in enumerate(messages) if "nd-evidence" in m]
+    assert evidence and evidence[0] < min(i for i, m in enumerate(shown) if "Meta acquired" in m), messages
+    assert "Writing the answer" in shown[evidence[0]] and "$14 billion" in messages[evidence[0]]
+    assert evidence == list(range(evidence[0], len(messages)))
     partial = [s for s in shown if "nd-streaming" in s and "Meta acquired" in s]
     # The text grows a checked sentence at a time before the final answer: the first sentence shows
     # whole before the second arrives, and no update shows half a sentence.
@@ -453,3 +454,31 @@ def test_date_range_and_article_details_in_chromium(playwright_api, tmp_path, em
         finally:
             browser.close()
             demo.close()
+
+
+@pytest.mark.browser
+def test_evidence_shows_in_chromium_before_the_model_writes(seeded, playwright_api):
+    """The page shows the top passages' best sentences while the model has not written a word (its reply is
+    held back), marked as evidence; the checked answer then streams in under it."""
+    from tests.openai_server import OpenAIServer, Withheld, cite_the_stake
+
+    reply = Withheld(cite_the_stake)
+    with OpenAIServer(reply) as server, serving(_model_assistant(seeded, server.url)) as url:
+        browser = _browser(playwright_api)
+        try:
+            page = browser.new_page()
+            page.goto(url, timeout=TIMEOUT_MS)
+            page.fill("#nd-question textarea", META_QUESTION)
+            page.press("#nd-question textarea", "Enter")
+            evidence = page.locator("#nd-chat .nd-evidence").last
+            evidence.wait_for(timeout=TIMEOUT_MS)
+            assert "verbatim" in evidence.locator("summary").inner_text()
+            assert "$14 billion" in evidence.locator("mark").all_inner_texts().__str__()
+            assert page.locator("#nd-chat .nd-streaming").inner_text().startswith("Writing the answer")
+            reply.release()
+            page.wait_for_selector("#nd-chat .nd-answer:not(.nd-streaming)", timeout=TIMEOUT_MS)
+            assert "Meta acquired a 49 percent stake" in page.locator("#nd-chat .nd-answer").last.inner_text()
+            assert page.locator("#nd-chat .nd-evidence").count() == 1  # folded above the answer, not repeated
+        finally:
+            browser.close()
+    assert not reply.timed_out

@@ -18,8 +18,8 @@ import gradio as gr
 
 from rag.core.conversation import Conversation
 from rag.core.errors import RagError
-from rag.core.events import Final
-from rag.core.models import Answer, FileOutcome
+from rag.core.events import EvidenceFound, Final
+from rag.core.models import Answer, FileOutcome, Highlight
 from rag.core.security import is_loopback, trusted_hosts, ui_credentials
 
 from . import render
@@ -70,6 +70,7 @@ class _Handlers:
         yield list(messages), {**session, "messages": list(messages), "turn": turn}, ""
 
         text = ""
+        highlights: tuple[Highlight, ...] = ()
         answer: Answer | None = None
         try:
             for event in self.assistant.stream(
@@ -83,21 +84,25 @@ class _Handlers:
                 if isinstance(event, Final):
                     answer = event.answer  # rendered whole below, with its citations
                     break
-                text += event.text
-                messages[-1] = {"role": "assistant", "content": render.render_partial(text)}
+                if isinstance(event, EvidenceFound):
+                    highlights = event.highlights
+                else:
+                    text += event.text
+                messages[-1] = {"role": "assistant", "content": render.render_partial(text, render.render_evidence(highlights))}
                 yield list(messages), {**session, "messages": list(messages), "turn": turn}, ""
         except RagError as e:
-            messages[-1] = {"role": "assistant", "content": render.render_error(str(e))}
+            messages[-1] = {"role": "assistant", "content": render.render_evidence(highlights) + render.render_error(str(e))}
         except Exception:
             log.exception("answering %r failed", question)
-            messages[-1] = {"role": "assistant", "content": render.render_error(GENERIC_ERROR)}
+            messages[-1] = {"role": "assistant", "content": render.render_evidence(highlights) + render.render_error(GENERIC_ERROR)}
         else:
             if answer is None:  # the stream ended without its final Answer
                 log.error("answering %r ended without an Answer", question)
                 messages[-1] = {"role": "assistant", "content": render.render_error(GENERIC_ERROR)}
         history = session["history"]
         if answer is not None:
-            messages[-1] = {"role": "assistant", "content": render.render_answer(answer, turn)}
+            evidence = render.render_evidence(highlights, open_=False)
+            messages[-1] = {"role": "assistant", "content": render.render_answer(answer, turn, evidence)}
             history = history.add(question, answer.answer)
         yield messages, {"messages": messages, "history": history, "turn": turn}, ""
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote, unquote
 
-from rag.core.models import Answer, Article, Citation, FileOutcome, Passage
+from rag.core.models import Answer, Article, ArticleInfo, Citation, FileOutcome, Highlight, Passage
 from rag.core.text import is_url
 
 # How much article text a citation card shows around the cited span.
@@ -95,10 +95,28 @@ def _answer_body(text: str, turn: int, titles: dict[int, str]) -> str:
     return "".join(parts)
 
 
-def render_partial(text: str) -> str:
-    """The answer while it streams: escaped text and a cursor; cards come with the final answer."""
-    body = _answer_body(text, -1, {}) if text.strip() else "<p>Searching the articles…</p>"
-    return f'<div class="nd-answer nd-streaming">{body}<span class="nd-cursor">▍</span></div>'
+def render_partial(text: str, evidence: str = "") -> str:
+    """The answer while it streams, under the evidence: escaped text and a cursor; cards come with the final answer."""
+    waiting = "Writing the answer…" if evidence else "Searching the articles…"
+    body = _answer_body(text, -1, {}) if text.strip() else f"<p>{waiting}</p>"
+    return f'{evidence}<div class="nd-answer nd-streaming">{body}<span class="nd-cursor">▍</span></div>'
+
+
+def render_evidence(highlights: Sequence[Highlight], open_: bool = True) -> str:
+    """The best sentence of each top article, verbatim, shown the moment retrieval is done (open while the
+    answer is written, folded under the summary once it is final)."""
+    if not highlights:
+        return ""
+    items = "".join(
+        f'<li><span class="nd-card-n">{h.n}</span> <mark>{_lines_html(h.quote)}</mark>'
+        f'<div class="nd-evidence-about">{esc(h.title)}{_about_line(h)}</div></li>'
+        for h in highlights
+    )
+    label = f"Evidence: {len(highlights)} passage{'s' if len(highlights) > 1 else ''} quoted verbatim from the articles"
+    return (
+        f'<details class="nd-evidence"{" open" if open_ else ""}><summary>{label}</summary>'
+        f'<ul class="nd-evidence-list">{items}</ul></details>'
+    )
 
 
 def find_passage(c: Citation, passages: Sequence[Passage]) -> Passage | None:
@@ -183,18 +201,27 @@ def _card(turn: int, n: int, cites: list[Citation], passages: Sequence[Passage])
     )
 
 
+def _about_parts(c: ArticleInfo) -> list[str]:
+    return [esc(v) for v in (c.site, c.author, f"{c.published:%b} {c.published.day}, {c.published.year}" if c.published else None) if v]
+
+
+def _about_line(h: Highlight) -> str:
+    parts = _about_parts(h)
+    return " · " + " · ".join(parts) if parts else " · undated"
+
+
 def _about(c: Citation) -> str:
     """Site · author · date · link of the cited article, whichever are known."""
-    parts = [esc(v) for v in (c.site, c.author, f"{c.published:%b} {c.published.day}, {c.published.year}" if c.published else None) if v]
+    parts = _about_parts(c)
     if c.url and is_url(c.url):  # never a javascript: link from a saved page's metadata
         parts.append(f'<a class="nd-card-url" href="{esc(c.url)}" target="_blank" rel="noopener noreferrer">{esc(c.url)}</a>')
     return f'<div class="nd-card-about">{" · ".join(parts)}</div>' if parts else ""
 
 
-def render_answer(answer: Answer, turn: int) -> str:
-    """The final answer: text with [n] badges, then one card per cited passage; or the not-found notice."""
+def render_answer(answer: Answer, turn: int, evidence: str = "") -> str:
+    """The final answer (under the evidence): text with [n] badges, then one card per cited passage; or the not-found notice."""
     if answer.abstained or not answer.citations:
-        return render_not_found(answer.answer)
+        return evidence + render_not_found(answer.answer)
     by_n: dict[int, list[Citation]] = {}
     for c in answer.citations:
         by_n.setdefault(c.n, []).append(c)
@@ -203,7 +230,7 @@ def render_answer(answer: Answer, turn: int) -> str:
     noun = "source" if len(by_n) == 1 else "sources"
     meta = f"{esc(answer.provider)} · {answer.timings.total_ms / 1000:.1f} s"
     return (
-        f'<div class="nd-answer">{_answer_body(answer.answer, turn, titles)}'
+        f'{evidence}<div class="nd-answer">{_answer_body(answer.answer, turn, titles)}'
         f'<div class="nd-cards"><div class="nd-cards-label">{len(by_n)} cited {noun}'
         f'<span class="nd-meta">{meta}</span></div>{cards}</div></div>'
     )

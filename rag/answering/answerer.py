@@ -23,8 +23,8 @@ from rag.answering.extractive import extractive_answer
 from rag.answering.llm import LLM, local_model_path, resolve_provider
 from rag.answering.prompts import ABSTAIN_TOKEN, JSON_INSTRUCTIONS, JSON_SCHEMA, build_messages
 from rag.core.config import FROM_SETTINGS, Settings
-from rag.core.events import AnswerText, Final, StreamEvent
-from rag.core.models import Answer, Citation, Passage, SearchResult, Timings
+from rag.core.events import AnswerText, EvidenceFound, Final, StreamEvent
+from rag.core.models import Answer, Citation, Highlight, Passage, SearchResult, Timings
 from rag.core.questions import Asked
 from rag.retrieval.evidence import Evidence
 
@@ -69,15 +69,15 @@ class Answerer(ABC):
     def stream(
         self, question: str, found: SearchResult | Sequence[Passage], *, asked_as: str | None = None, started: float | None = None
     ) -> Iterator[StreamEvent]:
-        """`AnswerText` pieces as they pass the check, then `Final`. `found`: the search for `question`
-        (or its passages alone); `asked_as`: the question as the user wrote it, when it was condensed."""
+        """`EvidenceFound` at once, `AnswerText` pieces as they pass the check, then `Final`. `found`: the search
+        for `question` (or its passages alone); `asked_as`: the question as the user wrote it, when it was condensed."""
         started = started if started is not None else time.perf_counter()
         if not isinstance(found, SearchResult):
             found = SearchResult.of(question, list(found), Evidence(question), started)
         call = _Call(asked_as or question, found, started)
         if not call.passages:
             return _events([self._abstain(call, "no passage was retrieved")])
-        return _events(self._generate(call))
+        return _events(self._generate(call), call.evidence.highlights(call.passages))
 
     def ask(self, question: str, found: SearchResult | Sequence[Passage], **kwargs) -> Answer:
         *_, final = self.stream(question, found, **kwargs)
@@ -134,9 +134,11 @@ class Answerer(ABC):
         )
 
 
-def _events(items: Iterable[str | Answer]) -> Iterator[StreamEvent]:
-    """Text pieces and the final Answer as events; `Final` says what completes the pieces into the checked
-    answer: the rest of it when it continues what was shown, else all of it (`restart`)."""
+def _events(items: Iterable[str | Answer], highlights: Sequence[Highlight] = ()) -> Iterator[StreamEvent]:
+    """The evidence, then text pieces and the final Answer as events; `Final` says what completes the pieces
+    into the checked answer: the rest of it when it continues what was shown, else all of it (`restart`)."""
+    if highlights:
+        yield EvidenceFound(tuple(highlights))  # before `items` starts: a model has not been asked yet
     shown = ""
     for item in items:
         if isinstance(item, Answer):

@@ -1,9 +1,12 @@
 """Check and repair the [n] markers of an answer against the retrieved passages.
 
-A marker is valid when passage n exists and supports the sentence it ends:
-enough of the sentence's content words occur in the passage, or one of the
-passage's sentences is semantically close to it, and every figure and name
-the sentence states occurs in the passage ("$14.3 billion" = "14.3bn"). An invalid or missing
+A marker is valid when passage n exists and supports the sentence (or the clause: "A reports X [1],
+while B reports Y [2]" is two claims) it ends: enough of the sentence's content words occur in the
+passage, or one of the passage's sentences is semantically close to it, and every figure and name
+the sentence states occurs in the passage ("$14.3 billion" = "14.3bn"). What the article says about
+itself (title, outlet, author, date) counts as the passage's, so "“Title” (May 2, 2025) reports ..."
+is an attribution, not an unsupported name. A short intro line that states nothing ("Reports
+differ:") stands uncited. An invalid or missing
 marker is replaced by the best-supporting passage; a sentence no passage
 supports is removed and reported, so no claim reaches the user unsourced.
 """
@@ -56,6 +59,7 @@ class _Read:
     check, not once per answer sentence."""
 
     terms: set[str]
+    facts: str  # the figures and names a claim may state: the article's own details, then the passage's
     sentences: list[tuple[int, int]]  # what is embedded
     spans: list[tuple[int, int]]  # what may be quoted: the sentences, or the whole text when it has none
     span_terms: list[set[str]]
@@ -64,7 +68,8 @@ class _Read:
     def of(cls, passage: Passage) -> _Read:
         sentences = tx.split_sentences(passage.text)
         spans = sentences or [(0, len(passage.text))]
-        return cls(content_terms(passage.text), sentences, spans, [content_terms(passage.text[s:e]) for s, e in spans])
+        facts = f"{passage.about}\n{passage.text}"
+        return cls(content_terms(passage.text), facts, sentences, spans, [content_terms(passage.text[s:e]) for s, e in spans])
 
 
 class CitationChecker:
@@ -97,6 +102,9 @@ class CitationChecker:
         checked = Checked(answer="", citations=[])
         repaired = False
         for support, ((sentence, _claimed), cited) in zip(supports, pieces):
+            if not cited and is_intro(sentence):
+                out_sentences.append(sentence)
+                continue
             valid = [n for n in cited if n in by_n and support[n][0]]
             checked.markers += len(cited)
             checked.valid_markers += len(valid)
@@ -126,7 +134,7 @@ class CitationChecker:
         stray = {m.group(0).strip() for m in MARKER.finditer(answer)} - {
             m.group(0).strip() for sentence in out_sentences for m in MARKER.finditer(sentence)
         }
-        checked.answer = " ".join(out_sentences) if repaired or stray or not keep_format else answer.strip()
+        checked.answer = _join(out_sentences) if repaired or stray or not keep_format else answer.strip()
         for n in sorted(quotes, key=lambda n: checked.answer.find(f"[{n}]")):
             p = by_n[n]
             s, e, _ = quotes[n]
@@ -184,11 +192,29 @@ class CitationChecker:
                     best_span = embeds["spans"][rows[j]][1:]
         # Sharing words is not enough: every figure and name of the sentence must be in the passage,
         # so "Meta paid $20 billion" is not supported by a passage that says $14 billion.
-        supported = (lexical >= LEXICAL_SUPPORT or semantic >= SEMANTIC_SUPPORT) and not tx.unsupported_facts(claim, passage.text)
+        supported = (lexical >= LEXICAL_SUPPORT or semantic >= SEMANTIC_SUPPORT) and _states(claim, own, passage, read)
         # Strength is what passages competing for one sentence are ranked by, so it is one measure for
         # all of them: the best sentence's cosine when embeddings were computed (they are, for every
         # passage, whenever a sentence needed them), else the share of words.
         return supported, best_span, semantic if embeds is not None else lexical
+
+
+# "Reports differ:", "Two articles report this:": a line that opens what follows and states nothing itself.
+INTRO_TERMS = 3
+
+
+def is_intro(sentence: str) -> bool:
+    return sentence.endswith(":") and len(content_terms(sentence)) <= INTRO_TERMS and not tx.figures(sentence) and not tx.names(sentence)
+
+
+def _states(claim: str, own: set[str], passage: Passage, read: _Read) -> bool:
+    """Does the passage state the claim's figures and names? Its article's title, outlet and date count only for a
+    sentence that says something more of its own in the passage's words ("“Title” reports X"): "By Daniel Ebube"
+    is supported by the passage that shows the byline, not by every passage of that article."""
+    if not tx.unsupported_facts(claim, passage.text):
+        return True
+    rest = own - content_terms(passage.about)
+    return bool(rest) and len(rest & read.terms) / len(rest) >= LEXICAL_SUPPORT and not tx.unsupported_facts(claim, read.facts)
 
 
 def _claim(sentence: str, question: str) -> tuple[str, str]:
@@ -222,6 +248,14 @@ def _answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
         if lead and out:
             out[-1][1].extend(_numbers(lead.group(0)))
             chunk = chunk[lead.end() :]
+        # "A reports X [1], while B reports Y [2]": each clause is checked against the passage it cites.
+        *clauses, chunk = _clauses(chunk)
+        for clause in clauses:
+            bare = re.sub(r"\s+([.!?,;:])", r"\1", MARKER.sub("", clause).strip())
+            if bare.strip(" .!?,;:"):
+                out.append((bare, _numbers(clause)))
+            elif out:  # "[0]0": markers with no words before them go with the sentence before
+                out[-1][1].extend(_numbers(clause))
         cited = _numbers(chunk)
         bare = MARKER.sub("", chunk).strip()
         if bare in (".", "!", "?", ""):
@@ -232,6 +266,17 @@ def _answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
         bare = re.sub(r"\s+([.!?,;:])", r"\1", bare)
         out.append((bare, cited))
     return [(sentence, list(dict.fromkeys(cited))) for sentence, cited in out]
+
+
+def _join(sentences: list[str]) -> str:
+    """Checked sentences joined by spaces; a clause (", while ...") follows its sentence directly."""
+    return "".join(("" if not i or s[:1] in ",;:" else " ") + s for i, s in enumerate(sentences))
+
+
+def _clauses(sentence: str) -> list[str]:
+    """The sentence cut after each marker that more words follow (the last piece keeps the sentence's end)."""
+    cuts = [m.end() for m in MARKER.finditer(sentence) if re.search(r"\w", sentence[m.end() :]) and not MARKER.match(sentence[m.end() :])]
+    return [sentence[a:b] for a, b in zip([0, *cuts], [*cuts, len(sentence)])]
 
 
 def _numbers(text: str) -> list[int]:

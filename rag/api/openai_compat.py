@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 import uuid
 from collections.abc import Iterator
-from itertools import chain
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
 from starlette.exceptions import HTTPException
 
+from rag.api import sse
 from rag.api.bodies import ChatRequest, split_chat
-from rag.api.errors import error_status
-from rag.core.errors import RagError
-from rag.core.events import AnswerText, StreamEvent
+from rag.core.events import AnswerText, EvidenceFound, StreamEvent
 
 MODEL_ID = "newsdesk"
-log = logging.getLogger("rag.api")
 
 router = APIRouter()
 
@@ -64,17 +58,13 @@ def chat(body: ChatRequest, request: Request):
             "citations": [c.public() for c in answer.citations],
             "newsdesk": answer.public(),
         }
-    events = assistant.stream(question, history=history, **body.scope())
-    # Start it here, so a bad question or an empty index is an HTTP error, not a broken stream.
-    first = next(events)
-    return StreamingResponse(
-        _sse(first, events, cid, created),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    # The answer text only: the evidence is newsdesk's own (`/api/ask/stream`), not OpenAI's protocol. Dropped
+    # before the response starts, so a model that is down is still an HTTP error here.
+    events = (e for e in assistant.stream(question, history=history, **body.scope()) if not isinstance(e, EvidenceFound))
+    return sse.respond(events, lambda events: _sse(events, cid, created))
 
 
-def _sse(first: StreamEvent, rest: Iterator[StreamEvent], cid: str, created: int) -> Iterator[str]:
+def _sse(events: Iterator[StreamEvent], cid: str, created: int) -> Iterator[str]:
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         data = {
             "id": cid,
@@ -84,15 +74,12 @@ def _sse(first: StreamEvent, rest: Iterator[StreamEvent], cid: str, created: int
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
             **extra,
         }
-        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-    def error(message: str, kind: str, **extra) -> str:
-        return f"data: {json.dumps({'error': {'message': message, 'type': kind, **extra}})}\n\n"
+        return sse.data(data)
 
     yield chunk({"role": "assistant", "content": ""})
     streamed = False
     try:
-        for event in chain([first], rest):
+        for event in events:
             if isinstance(event, AnswerText):
                 streamed = True
                 yield chunk({"content": event.text})
@@ -105,13 +92,9 @@ def _sse(first: StreamEvent, rest: Iterator[StreamEvent], cid: str, created: int
             yield chunk({}, "stop", citations=[c.public() for c in answer.citations], newsdesk=answer.public())
             yield "data: [DONE]\n\n"
             return
-    except Exception as exc:  # headers are sent: report it in-band, as OpenAI does
-        if not isinstance(exc, RagError):
-            log.exception("error while streaming an answer")
-        status, kind = error_status(exc)
-        message = str(exc) if isinstance(exc, RagError) else f"Internal error ({type(exc).__name__}); see the server log."
-        yield error(message, kind, code=status)
+    except Exception as exc:  # headers are sent: report it in-band
+        yield sse.data({"error": sse.in_band_error(exc)})
         yield "data: [DONE]\n\n"
         return
-    yield error("The answer stream ended early.", "internal_error")
+    yield sse.data({"error": sse.ENDED_EARLY})
     yield "data: [DONE]\n\n"

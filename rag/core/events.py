@@ -1,6 +1,8 @@
-"""What `Assistant.stream` yields: answer text that passed the citation check, then the final `Answer`.
+"""What `Assistant.stream` yields: the evidence, answer text that passed the citation check, then the final `Answer`.
 
-Front ends render these and nothing else. The `AnswerText` pieces are shown as they come; `Final`
+Front ends render these and nothing else. `EvidenceFound` comes first, as soon as retrieval is done
+(the top passages' best sentences, verbatim), so a reader has something true to read while a model
+writes; it is absent when nothing was retrieved. The `AnswerText` pieces are shown as they come; `Final`
 then says what completes them into the checked answer: `rest` to append, or (`restart`) the whole
 answer to show instead, when the checked answer is not a continuation of what was shown (an
 abstention after text, a repaired citation).
@@ -10,7 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.core.models import Answer
+from rag.core.models import Answer, Highlight
+
+
+@dataclass(frozen=True)
+class EvidenceFound:
+    """The best sentence of each of the top articles' passages, before any answer text."""
+
+    highlights: tuple[Highlight, ...]
 
 
 @dataclass(frozen=True)
@@ -30,4 +39,4 @@ class Final:
     restart: bool = False
 
 
-StreamEvent = AnswerText | Final
+StreamEvent = EvidenceFound | AnswerText | Final

@@ -20,6 +20,25 @@ class ArticleInfo(BaseModel):
     site: str | None = None
 
 
+    @property
+    def label(self) -> str:
+        """How an answer names the article: its outlet, else its title (quoted), else its file name."""
+        if self.site:
+            return self.site
+        stem = self.source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        return f"“{self.title}”" if self.title and self.title != stem else self.source.rsplit("/", 1)[-1]
+
+    @property
+    def dated(self) -> str:
+        """"December 12, 2025", or "undated": when the article appeared, as an answer says it."""
+        return f"{self.published:%B} {self.published.day}, {self.published.year}" if self.published else "undated"
+
+    @property
+    def about(self) -> str:
+        """Everything an answer may say about the article itself: title, outlet, author, date (also as digits)."""
+        return "\n".join(v for v in (self.title, self.site, self.author, self.published and self.published.isoformat(), self.dated) if v)
+
+
 INFO_FIELDS = {"source", "title", "author", "published", "url", "site"}
 
 
@@ -53,6 +72,18 @@ class Citation(ArticleInfo):
     end: int
     quote: str
     chunk_id: str = ""
+
+    def public(self) -> dict:
+        return self.model_dump(mode="json", include={"n", "start", "end", "quote", *INFO_FIELDS})
+
+
+class Highlight(ArticleInfo):
+    """Evidence shown the moment retrieval is done: a retrieved passage's best sentence, verbatim."""
+
+    n: int = Field(description="the passage's [n]")
+    quote: str
+    start: int = Field(description="char offset of the quote in the cleaned article")
+    end: int
 
     def public(self) -> dict:
         return self.model_dump(mode="json", include={"n", "start", "end", "quote", *INFO_FIELDS})

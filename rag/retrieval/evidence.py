@@ -3,7 +3,8 @@
 `Evidence(question)` holds the question's content terms (stemmed, question frame dropped), whether it
 asks for the latest news, and what it asks for (`Asked`). `over(passages)` gives the idf of those terms
 over a set of passages' sentences and each passage's best window of adjacent sentences; a passage's
-sentences are split and stemmed once per question, whichever stage asks first.
+sentences are split and stemmed once per question, whichever stage asks first. `highlights` picks the
+evidence shown before the answer: the best whole sentence of each of the top articles.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from functools import cached_property
 
 from rag.core import dates
 from rag.core import text as tx
-from rag.core.models import Passage
+from rag.core.models import INFO_FIELDS, Highlight, Passage
 from rag.core.questions import Asked
 
 # Sentences in a window: a claim and the one that completes it.
 WINDOW_SENTENCES = 2
+# Evidence shown before the answer: one sentence from each of this many articles, in retrieval order...
+HIGHLIGHTS = 3
+# ...each a whole sentence of at least this many words (not a heading, a byline or a cut-off fragment).
+MIN_QUOTE_WORDS = 6
 
 SentenceTerms = list[tuple[int, int, set[str]]]
 
@@ -58,6 +63,26 @@ class Evidence:
     def over(self, passages: Sequence[Passage]) -> QuestionTerms:
         return QuestionTerms(self, passages)
 
+    def highlights(self, passages: Sequence[Passage], limit: int = HIGHLIGHTS) -> list[Highlight]:
+        """The best sentence of each of the first `limit` articles whose passages hold any of the question's terms."""
+        terms = self.over(passages)
+        out: list[Highlight] = []
+        seen: set[str] = set()
+        for i, p in enumerate(passages):
+            window = None if p.source in seen else terms.best_sentence(i, p.text)
+            if window is None:
+                continue
+            seen.add(p.source)
+            out.append(
+                Highlight(
+                    n=p.n, **p.model_dump(include=INFO_FIELDS), quote=p.text[window.start : window.end],
+                    start=p.start + window.start, end=p.start + window.end,
+                )
+            )
+            if len(out) == limit:
+                break
+        return out
+
 
 class QuestionTerms:
     """The question's terms with idf counted over these passages' sentences; windows by passage position."""
@@ -76,6 +101,18 @@ class QuestionTerms:
 
     def coverage(self, found: set[str]) -> float:
         return sum(self.idf[t] for t in self.terms & found) / self.total if self.total else 0.0
+
+    def best_sentence(self, i: int, text: str) -> Window | None:
+        """Passage i's whole sentence (of `text`, its text) holding most of the question; None when none holds any."""
+        best = None
+        for s, e, found in self.sentences[i]:
+            sentence = text[s:e]
+            if not sentence.endswith(tx.TERMINAL) or len(sentence.split()) < MIN_QUOTE_WORDS:
+                continue
+            cov = self.coverage(found)
+            if cov > 0 and (best is None or cov > best.coverage):
+                best = Window(s, e, cov)
+        return best
 
     def best_window(self, i: int, size: int = WINDOW_SENTENCES) -> Window:
         """Passage i's window of `size` adjacent sentences holding most of the question."""
