@@ -40,8 +40,8 @@ import pytest
 
 Reply = Callable[[dict], str | list[str]]
 
-# "[n] (from "Title", published ...)" or, for an article's later passages, "[n] (same article as [m])".
-_PASSAGE = re.compile(r"^\[(\d+)\] \((?:from .*?|same article as \[\d+\])\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nQuestion: )", re.S | re.M)
+# Under an 'Article: "Title", ...' line, each passage as "[n] text", up to the next passage, article or the question.
+_PASSAGE = re.compile(r"^\[(\d+)\] (.*?)(?=\n\n\[\d+\] |\n\nArticle: |\n\nQuestion: )", re.S | re.M)
 
 
 def prompt_passages(request: dict) -> dict[int, str]:

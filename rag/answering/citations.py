@@ -59,6 +59,7 @@ class _Read:
     check, not once per answer sentence."""
 
     terms: set[str]
+    about: set[str]  # the content words of what the article says about itself (title, outlet, date)
     facts: str  # the figures and names a claim may state: the article's own details, then the passage's
     sentences: list[tuple[int, int]]  # what is embedded
     spans: list[tuple[int, int]]  # what may be quoted: the sentences, or the whole text when it has none
@@ -69,7 +70,8 @@ class _Read:
         sentences = tx.split_sentences(passage.text)
         spans = sentences or [(0, len(passage.text))]
         facts = f"{passage.about}\n{passage.text}"
-        return cls(content_terms(passage.text), facts, sentences, spans, [content_terms(passage.text[s:e]) for s, e in spans])
+        span_terms = [content_terms(passage.text[s:e]) for s, e in spans]
+        return cls(content_terms(passage.text), content_terms(passage.about), facts, sentences, spans, span_terms)
 
 
 class CitationChecker:
@@ -177,7 +179,8 @@ class CitationChecker:
         """
         sentence, claim = piece
         terms = content_terms(claim)
-        lexical = len(terms & read.terms) / len(terms) if terms else 0.0
+        # An attribution's words ("The Coast Times reported on March 3") are the article's own.
+        lexical = len(terms & (read.terms | read.about)) / len(terms) if terms else 0.0
         own = content_terms(sentence) or terms
         best_span = read.spans[max(range(len(read.spans)), key=lambda j: len(own & read.span_terms[j]))]
         semantic = 0.0
@@ -213,7 +216,7 @@ def _states(claim: str, own: set[str], passage: Passage, read: _Read) -> bool:
     is supported by the passage that shows the byline, not by every passage of that article."""
     if not tx.unsupported_facts(claim, passage.text):
         return True
-    rest = own - content_terms(passage.about)
+    rest = own - read.about
     return bool(rest) and len(rest & read.terms) / len(rest) >= LEXICAL_SUPPORT and not tx.unsupported_facts(claim, read.facts)
 
 

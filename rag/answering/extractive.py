@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.answering import across
+from rag.answering.citations import SEMANTIC_SUPPORT
 from rag.core import text as tx
 from rag.core.models import Passage
 from rag.core.questions import BYLINE, Asked
@@ -56,6 +58,9 @@ MIN_COVERAGE = 0.4
 # ...and MiniLM's cosine is above this (below it the sentence is about something else).
 MIN_SIMILARITY = 0.2
 SECOND_WITHIN = 0.9  # a second, independent sentence joins when it scores this close to the best
+# Another article's best sentence joins (attributed, one line per article) when it would pass every test
+# above on its own; so many articles at most.
+MAX_ARTICLES = 3
 MAX_WORDS = 80  # the answer's quoted words, about
 MAX_SENTENCES = 3  # sentences from one point, or in all (list items aside)
 MAX_LIST_ITEMS = 4
@@ -342,10 +347,13 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
         wanted = asked.what
         return _abstain(f"the question asks for {wanted} and no sentence has one")
 
-    # A second, independent sentence when it scores nearly as well.
+    # A second, independent sentence of the same article when it scores nearly as well (another article's
+    # is attributed to it: `_other_articles`).
     for cand in ranking.scored:
         if cand.score < SECOND_WITHIN * best.score:
             break
+        if cand.unit.passage.source != best.unit.passage.source:
+            continue
         group = _group(cand.unit, ranking.by_passage)
         keys = {u.key for g in groups for u in g}
         words = sum(u.words for g in groups for u in g) + sum(u.words for u in group)
@@ -357,9 +365,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
 
     coverage = _coverage(ranking.question_terms, ranking.idf, groups[0])
     chosen = [u for g in groups for u in g]
-    # A passage is a window of its article; the article's title is part of what it says.
-    evidence = " ".join(dict.fromkeys(f"{u.passage.title}\n{u.passage.text}" for u in chosen)).lower()
-    missing = [w for w in _question_names(question) if not tx.mentions(evidence, w)]
+    missing = _missing(question, chosen)
     reason = ""
     if best.score < MIN_COMBINED:
         reason = f"best sentence scores {best.score:.2f} < {MIN_COMBINED}"
@@ -371,8 +377,45 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
         reason = "the passages do not mention " + ", ".join(missing)
     if reason:
         return _abstain(reason, best.score, coverage, best.similarity)
+    text = _compose(groups)
+    others = _other_articles(question, ranking, best, fits)
+    if others:
+        # Several articles bear on it: each says its piece, attributed ("Reports differ:" when their values do).
+        readings = [groups[0], *others]
+        chosen = [u for g in readings for u in g]
+        text = across.compose([across.Reading(g[0].passage, [(u.text, u.passage.n) for u in g]) for g in readings], asked)
     sentences = [(u.text, u.passage.n, u.passage.start + u.start, u.passage.start + u.end) for u in chosen]
-    return ExtractiveResult(_compose(groups), False, sentences, best.score, coverage, best.similarity)
+    return ExtractiveResult(text, False, sentences, best.score, coverage, best.similarity)
+
+
+def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> list[list[_Unit]]:
+    """The best sentence (with what continues it) of each other article that would answer on its own."""
+    picked = {best.unit.passage.source}
+    out: list[list[_Unit]] = []
+    for cand in ranking.scored:
+        if cand.score < MIN_COMBINED or len(out) + 1 >= MAX_ARTICLES:
+            break
+        if cand.unit.passage.source in picked or (ranking.has_embeddings and cand.similarity < MIN_SIMILARITY):
+            continue
+        group = _group(cand.unit, ranking.by_passage)
+        # The question's rare terms are established by the best answer: another article may say it in other words
+        # ("poured $14.3 billion into" for "paid for its stake") when it is as close in meaning as the checker
+        # asks of a paraphrase.
+        close = ranking.has_embeddings and cand.similarity >= SEMANTIC_SUPPORT
+        if not fits(group) or not (close or _coverage(ranking.question_terms, ranking.idf, group) >= MIN_COVERAGE):
+            continue
+        if _missing(question, group):
+            continue
+        picked.add(cand.unit.passage.source)
+        out.append(group)
+    return out
+
+
+def _missing(question: str, units: list[_Unit]) -> list[str]:
+    """The question's names and numbers ("Avocado", "2022") that the units' articles do not mention."""
+    # A passage is a window of its article; the article's title is part of what it says.
+    evidence = " ".join(dict.fromkeys(f"{u.passage.title}\n{u.passage.text}" for u in units)).lower()
+    return [w for w in _question_names(question) if not tx.mentions(evidence, w)]
 
 
 # --- who wrote it ---

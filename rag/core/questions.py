@@ -34,6 +34,8 @@ _TIME_Q = re.compile(r"^\s*when\b|\bwhat\s+(?:year|date|month|day|time)\b|\b(?:r
 AUTHOR_Q = re.compile(r"\bwho\s+(?:wrote|authored|penned|writes)\b|\b(?:author|byline|writer)\s+of\b|\bwritten\s+by\b", re.I)
 BYLINE = re.compile(r"^(?:by|written by|writer|author)\b\s*:?\s+(?=\S)", re.I)
 _NAME_PARTICLES = frozenset("and & de van von der den da del la le di".split())
+# Two figures this close are one figure rounded ("more than $14 billion", "$14.3 billion"), not two reports.
+AGREE_WITHIN = 0.05
 
 
 def is_byline(sentence: str) -> bool:
@@ -123,6 +125,28 @@ class Asked:
         if what:
             return f"the question asks for {what} and the answer gives none"
         return "the answer only says who wrote an article, which the question does not ask"
+
+    def values(self, text: str) -> set | None:
+        """The values of the asked kind that `text` gives: quantities (a year is a date, not an amount), date
+        expressions, or names the question does not hold; None when the question asks for no kind of value."""
+        if self.number or self.measure:
+            asked = tx.figures(" ".join(self.question_numbers))
+            return {v for v in tx.figures(text) if v not in asked and not (v.is_integer() and 1900 <= v <= 2100)}
+        if self.time:
+            return {m.group(0).lower() for m in _TIME.finditer(text)}
+        if self.name:
+            return tx.names(text, lead=True) - self.question_words
+        return None
+
+    @staticmethod
+    def agree(a: set, b: set) -> bool:
+        """Do two texts' values agree: one in common ("more than $14 billion" and "$14.3 billion" are within
+        AGREE_WITHIN of each other)? Texts that give none say nothing either way."""
+        if not a or not b:
+            return True
+        if all(isinstance(v, float) for v in a | b):
+            return any(abs(x - y) <= AGREE_WITHIN * max(abs(x), abs(y)) for x in a for y in b)
+        return bool(a & b)
 
     def held_by(self, sentences: list[str]) -> bool:
         """Do the sentences hold it: a number the question lacks (for "how many workers", one that counts

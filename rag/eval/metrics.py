@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from rag.core.models import Answer
+
 HIT_KS = (1, 3, 5, 10)
 
 
@@ -94,6 +96,14 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def _mean(values: Iterable[float]) -> float | None:
     values = list(values)
     return sum(values) / len(values) if values else None
+
+
+def across_articles(answer: Answer, sources: Sequence[str], mentions: Sequence[Sequence[str]]) -> tuple[int, bool]:
+    """For a question several articles bear on: how many of those `sources` the answer cites, and whether it
+    mentions one of each group of `mentions` (every differing figure, each in its accepted forms)."""
+    cited = {c.source for c in answer.citations}
+    bearing = sum(any(source_rank([c], [s]) for c in cited) for s in sources)
+    return bearing, not answer.abstained and all(answer_matches(answer.answer, group) for group in mentions)
 
 
 def source_rank(sources: Sequence[str], gold: Sequence[str]) -> int | None:
