@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag import Assistant, Final, Settings  # noqa: E402
+from rag import AnswerText, Assistant, Final, Settings  # noqa: E402
 from rag.core.config import LLMSettings  # noqa: E402
 from rag.eval.dataset import load_dataset  # noqa: E402
 from rag.eval.metrics import answer_matches, percentile  # noqa: E402
@@ -44,7 +44,7 @@ def run(base_url: str, model: str, dataset: Path, corpus: Path, limit: int | Non
             for event in assistant.stream(item.question):
                 if isinstance(event, Final):
                     answer = event.answer
-                else:
+                elif isinstance(event, AnswerText):
                     first = first or time.perf_counter() - started
             total = time.perf_counter() - started
             right = answer_matches(answer.answer, item.answers) if item.answerable else answer.abstained

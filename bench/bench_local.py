@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag import Assistant, Final, Settings  # noqa: E402
+from rag import AnswerText, Assistant, EvidenceFound, Final, Settings  # noqa: E402
 from rag.answering.llm import LOCAL_MODEL_FILE  # noqa: E402
 from rag.answering.local_llama import LocalLlama  # noqa: E402
 from rag.core.config import LLMSettings  # noqa: E402
@@ -43,11 +43,13 @@ def run(assistant: Assistant, items: list[dict]) -> dict:
     rows = []
     for item in items:
         started = time.perf_counter()
-        first = None
+        first = evidence = None
         for event in assistant.stream(item["question"]):
             if isinstance(event, Final):
                 answer = event.answer
-            else:
+            elif isinstance(event, EvidenceFound):
+                evidence = time.perf_counter() - started
+            elif isinstance(event, AnswerText):
                 first = first or time.perf_counter() - started
         total = time.perf_counter() - started
         answerable = bool(item["answers"])
@@ -55,7 +57,7 @@ def run(assistant: Assistant, items: list[dict]) -> dict:
         rows.append({
             "id": item["id"], "answerable": answerable, "correct": correct, "abstained": answer.abstained,
             "citations": len(answer.citations), "validity": answer.citation_validity,
-            "ttft_s": first, "total_s": total, "answer": answer.answer,
+            "ttft_s": first, "total_s": total, "evidence_s": evidence, "answer": answer.answer,
         })
         r = rows[-1]
         print(f"  {r['id']}  {'ok ' if correct else 'BAD'}  first text {r['ttft_s'] or 0:5.1f}s  total {total:5.1f}s  "
@@ -74,6 +76,7 @@ def summarize(rows: list[dict]) -> dict:
         "false_abstentions": sum(r["abstained"] for r in answerable),
         "citation_validity": sum(validity) / len(validity) if validity else None,
         "ttft_s": [r["ttft_s"] for r in rows if r["ttft_s"] is not None],
+        "evidence_s": [r["evidence_s"] for r in rows if r["evidence_s"] is not None],
         "total_s": [r["total_s"] for r in rows],
         "rows": rows,
     }
@@ -85,6 +88,7 @@ def main() -> int:
     parser.add_argument("--model", default=os.environ.get("LOCAL_MODEL_PATH") or str(REPO / "data/models" / LOCAL_MODEL_FILE))
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (RAG_LLM_THREADS)")
     parser.add_argument("--prompts", default="passages,evidence", help="prompt styles to compare (RAG_LLM_PROMPT)")
+    parser.add_argument("--lookups", default="0", help="prompt-lookup draft sizes to compare (RAG_LLM_PROMPT_LOOKUP; 0: off)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--json", metavar="FILE", help="also write the per-question results here")
@@ -103,25 +107,29 @@ def main() -> int:
             base.top_k = args.top_k
         indexer = Assistant(base, llm=None)
         indexer.ingest([REPO / "seeds"])
-        t0 = time.perf_counter()
-        llm = LocalLlama(LLMSettings(provider="local", local_model_path=model, threads=args.threads), model)
-        print(f"model loaded in {time.perf_counter() - t0:.1f}s ({llm.name}, {args.threads} threads); {len(items)} questions")
-        for prompt in prompts:
-            llm_settings = LLMSettings(provider="local", local_model_path=model, threads=args.threads, prompt=prompt)
-            settings = base.model_copy(update={"llm": llm_settings})
-            assistant = Assistant(settings, embedder=indexer.embedder, store=indexer.store, llm=llm)
-            print(f"prompt={prompt}", flush=True)
-            results[prompt] = run(assistant, items)
+        for lookup in (int(n) for n in args.lookups.split(",")):
+            t0 = time.perf_counter()
+            model_settings = LLMSettings(provider="local", local_model_path=model, threads=args.threads, prompt_lookup=lookup)
+            llm = LocalLlama(model_settings, model)
+            print(f"model loaded in {time.perf_counter() - t0:.1f}s ({llm.name}, {args.threads} threads, prompt lookup {lookup}); "
+                  f"{len(items)} questions")
+            for prompt in prompts:
+                settings = base.model_copy(update={"llm": model_settings.model_copy(update={"prompt": prompt})})
+                assistant = Assistant(settings, embedder=indexer.embedder, store=indexer.store, llm=llm)
+                print(f"prompt={prompt} lookup={lookup}", flush=True)
+                results[f"{prompt}/{lookup}"] = run(assistant, items)
+                gc.collect()
+            del llm
             gc.collect()
 
-    print(f"\n{'prompt':>8}  {'answer acc':>10}  {'abstain acc':>11}  {'false abst':>10}  {'cit valid':>9}   "
-          f"first answer text (s)                   total per question (s)")
+    print(f"\n{'prompt/lookup':>13}  {'answer acc':>10}  {'abstain acc':>11}  {'false abst':>10}  {'cit valid':>9}   "
+          f"evidence shown (s)                      first answer text (s)                   total per question (s)")
     for n, r in results.items():
         def pct(v):
             return f"{v:.0%}" if v is not None else "n/a"
 
-        print(f"{n:>8}  {pct(r['answer_accuracy']):>10}  {pct(r['abstention_accuracy']):>11}  {r['false_abstentions']:>10}  "
-              f"{pct(r['citation_validity']):>9}   {stats(r['ttft_s']):<40}{stats(r['total_s'])}")
+        print(f"{n:>13}  {pct(r['answer_accuracy']):>10}  {pct(r['abstention_accuracy']):>11}  {r['false_abstentions']:>10}  "
+              f"{pct(r['citation_validity']):>9}   {stats(r['evidence_s']):<40}{stats(r['ttft_s']):<40}{stats(r['total_s'])}")
     print(f"\n(cpu cores: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} at the end)")
     if args.json:
         Path(args.json).write_text(json.dumps({str(k): v for k, v in results.items()}, indent=2, ensure_ascii=False))

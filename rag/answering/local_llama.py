@@ -38,6 +38,11 @@ class LocalLlama:
         self._settings = settings
         # One context is not safe to use from two threads (the API server answers concurrently).
         self._lock = threading.Lock()
+        draft = None
+        if settings.prompt_lookup:
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+            draft = LlamaPromptLookupDecoding(num_pred_tokens=settings.prompt_lookup)
         try:
             self._llama = Llama(
                 model_path=str(model_path),
@@ -45,6 +50,7 @@ class LocalLlama:
                 n_threads=settings.threads,
                 # Without this, prompt reading (most of the time) takes every core whatever `threads` says.
                 n_threads_batch=settings.threads,
+                draft_model=draft,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as err:

@@ -90,6 +90,9 @@ class LLMSettings(BaseSettings):
     # CPU) or "passages" (the passages whole); "auto": evidence for the in-process model, passages for a
     # server. Measured on the dev set: README, "Local model".
     prompt: Literal["auto", "evidence", "passages"] = "auto"
+    # provider=local: tokens drafted by prompt lookup (llama-cpp-python's LlamaPromptLookupDecoding) for the
+    # verbatim quote a JSON answer starts with; 0 turns it off. Measured: README, "Local model".
+    prompt_lookup: int = Field(0, ge=0)
 
 
 class RerankSettings(BaseSettings):
