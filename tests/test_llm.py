@@ -312,7 +312,7 @@ def test_local_llama_completes_and_streams(fake_llama_cpp, tmp_path):
     assert list(llm.stream(QUESTION, max_tokens=8)) == ["lo", "cal"]
 
     (_, init), (_, plain), (_, streamed) = fake_llama_cpp.calls
-    assert init == {"model_path": str(gguf), "n_ctx": 2048, "n_threads": 2, "n_threads_batch": 2, "verbose": False}
+    assert init == {"model_path": str(gguf), "n_ctx": 2048, "n_threads": 2, "n_threads_batch": 2, "draft_model": None, "verbose": False}
     assert plain["response_format"] == {"type": "json_object", "schema": schema}
     assert plain["max_tokens"] == 64 and plain["messages"] == QUESTION
     assert streamed["stream"] is True and streamed["max_tokens"] == 8
