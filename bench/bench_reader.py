@@ -5,7 +5,7 @@
 
 (c) `context holds`: the share of answerable questions whose retrieved top-k passages contain an accepted
     answer (lower-cased, punctuation dropped, whole words);
-(a) accuracy and abstention with the retrieved context (what users get);
+(a) accuracy and abstention with the retrieved context (what users get: top k within the token budget);
 (b) the same with the answer-bearing passages alone (oracle context: those of the top 50 that contain
     the answer, at most k, in retrieval order), over the questions that have any.
 (a) far below (c) means the reader loses what retrieval found; (b) below 1 is what the reader cannot read
@@ -96,17 +96,19 @@ def main() -> None:
     assistant = Assistant(Settings(data_dir=home, llm=LLMSettings(provider="extractive")))
     assistant.ingest([corpus])
 
-    # Retrieval once, for every answerer.
+    # Retrieval once, for every answerer: what users get, and (no token budget) a deep pool for the oracle.
+    deep = Assistant(assistant.settings.model_copy(update={"context_tokens": 0}), embedder=assistant.embedder, store=assistant.store)
     retrieved, oracle, holds = {}, {}, []
     for item in items:
-        found = assistant.search(item.question, top_k=ORACLE_POOL)
-        retrieved[item.id] = found.model_copy(update={"passages": found.passages[: args.top_k]})
+        found = assistant.search(item.question, top_k=args.top_k)
+        retrieved[item.id] = found
         if item.answers:
-            holds.append(any(answer_matches(p.text, item.answers) for p in found.passages[: args.top_k]))
-            bearing = [p for p in found.passages if answer_matches(p.text, item.answers)][: args.top_k]
+            holds.append(any(answer_matches(p.text, item.answers) for p in found.passages))
+            pool = deep.search(item.question, top_k=ORACLE_POOL)
+            bearing = [p for p in pool.passages if answer_matches(p.text, item.answers)][: args.top_k]
             if bearing:
                 renumbered = [p.model_copy(update={"n": i}) for i, p in enumerate(bearing, 1)]
-                oracle[item.id] = found.model_copy(update={"passages": renumbered})
+                oracle[item.id] = pool.model_copy(update={"passages": renumbered})
     answerable = [i for i in items if i.answers]
     print(f"{len(items)} questions ({len(answerable)} answerable) from {dataset}; top {args.top_k}")
     print(f"(c) context holds the answer: {sum(holds) / len(holds):.3f} ({sum(holds)}/{len(holds)}); "

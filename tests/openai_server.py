@@ -40,8 +40,11 @@ import pytest
 
 Reply = Callable[[dict], str | list[str]]
 
-# Under an 'Article: "Title", ...' line, each passage as "[n] text", up to the next passage, article or the question.
-_PASSAGE = re.compile(r"^\[(\d+)\] (.*?)(?=\n\n\[\d+\] |\n\nArticle: |\n\nQuestion: )", re.S | re.M)
+# Whole passages under an 'Article: "Title", ...' line as "[n] text"; a model that reads each passage's best
+# sentences gets "[n] (from "Title", ...)\ntext" or "[n] (same article as [m])\ntext".
+_PASSAGE = re.compile(
+    r"^\[(\d+)\] (?:\((?:from .*?|same article as \[\d+\])\)\n)?(.*?)(?=\n\n\[\d+\] |\n\nArticle: |\n\nQuestion: )", re.S | re.M
+)
 
 
 def prompt_passages(request: dict) -> dict[int, str]:

@@ -430,11 +430,11 @@ def test_evidence_prompt_keeps_lists_with_their_intro_and_titles_once():
     ]
     prompt = format_passages(passages, Evidence("What has Zuckerberg emphasized in response to the divide?"))
     first, second = prompt.split("\n\n[2] ")
-    assert first.startswith('Article: "Clash", undated\n[1] ')
+    assert first.startswith('[1] (from "Clash")\n')
     assert "Zuckerberg has emphasized:" in first
     assert "AI must remain a long-term priority" in first and "Open-source philosophy will continue" in first
     assert "Shares fell" not in first and "Insiders say" not in first  # the window, not the passage
-    assert second == other and prompt.count("Article:") == 1  # the article named once, over its passages
+    assert second.startswith("(same article as [1])\n")
 
 
 def test_a_streamed_answer_is_checked_once_per_complete_prefix(tmp_path):
