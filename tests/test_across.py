@@ -92,3 +92,21 @@ def test_a_clause_is_checked_against_the_article_it_cites(tmp_path, embedder, op
         assert "180" not in answer.answer
     else:
         assert re.search(r"\$150 million\.? \[2\]", answer.answer), answer.answer
+
+
+def test_a_model_answer_from_one_article_is_followed_by_what_the_others_report(tmp_path, embedder, openai_server):
+    """A small model cites one article; the other article's different figure follows, quoted, attributed and
+    checked, so the answer does not pass one report off as the story."""
+    openai_server.reply = lambda request: "The bridge will cost $120 million [1]."
+    llm = LLMSettings(provider="openai", base_url=openai_server.url, api_key="test", max_retries=0, timeout=30)
+    answerer = build_answerer(Settings(data_dir=tmp_path, llm=llm), embedder)
+    answer = answerer.ask(QUESTION, [COAST_TIMES, HARBOUR_GAZETTE])
+    first, rest = answer.answer.split("\n\n")
+    assert first == "The bridge will cost $120 million. [1]"  # checked as streamed: the marker after the stop
+    assert rest == f"Other articles report differently:\n- Harbour Gazette (April 10, 2025): {GAZETTE} [2]"
+    assert {c.source for c in answer.citations} == {"coast.txt", "gazette.txt"}
+    # An article that agrees is listed as also reporting it; an answer citing every article gets nothing added.
+    agrees = article(2, AGREES, "plans.txt", "Oldbridge Post", date(2025, 4, 1))
+    assert answerer.ask(QUESTION, [COAST_TIMES, agrees]).answer.split("\n\n")[1].startswith("Also reported:\n- Oldbridge Post")
+    openai_server.reply = lambda request: "It will cost $120 million [1], or $150 million [2]."
+    assert "\n\n" not in answerer.ask(QUESTION, [COAST_TIMES, HARBOUR_GAZETTE]).answer

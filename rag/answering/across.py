@@ -3,7 +3,8 @@ give different values of what the question asks for (figures, dates, names), new
 
 News is many outlets telling one story: an answer built from one article's sentence passes that outlet's
 claim off as the story. The extractive answerer hands this module one quoted reading per article that bears
-on the question; a model is asked for the same shape by its prompt (`prompts.py`).
+on the question; a model is asked for the same shape by its prompt (`prompts.py`), and what other articles
+report is added under its answer when it cites none of them (`more`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,16 @@ def compose(readings: list[Reading], asked: Asked) -> str:
         readings = sorted(readings, key=lambda r: r.passage.published or date.min, reverse=True)
     count = _COUNT.get(len(readings), len(readings))
     head = DIFFER if differs else f"{count} articles report this:" if differs is False else f"{count} articles bear on this:"
-    lines = [
-        f"- {r.passage.label} ({r.passage.dated}): " + " ".join(f"{text} [{n}]" for text, n in r.sentences) for r in readings
-    ]
-    return "\n".join([head, *lines])
+    return "\n".join([head, *_lines(readings)])
+
+
+def more(readings: list[Reading], differs: bool) -> str:
+    """What other articles report, after an answer that cites none of them: under "Other articles report
+    differently:" (newest first) when their values differ from the answer's, else under "Also reported:"."""
+    if differs:
+        readings = sorted(readings, key=lambda r: r.passage.published or date.min, reverse=True)
+    return "\n".join(["Other articles report differently:" if differs else "Also reported:", *_lines(readings)])
+
+
+def _lines(readings: list[Reading]) -> list[str]:
+    return [f"- {r.passage.label} ({r.passage.dated}): " + " ".join(f"{text} [{n}]" for text, n in r.sentences) for r in readings]

@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from rag.answering import across
 from rag.answering.citations import MARKER, Checked, CitationChecker, complete_prefix
 from rag.answering.extractive import extractive_answer
 from rag.answering.llm import LLM, local_model_path, resolve_provider
@@ -172,6 +173,36 @@ class ModelAnswerer(Answerer):
         super().__init__(settings, embedder)
         self.llm = llm
         self.provider = llm.name
+
+    def _finish(self, call: _Call, text: str, checked: Checked | None = None) -> Answer:
+        answer = super()._finish(call, text, checked)
+        return answer if answer.abstained else self._with_other_reports(call, answer)
+
+    def _with_other_reports(self, call: _Call, answer: Answer) -> Answer:
+        """A model's answer often stands on one article (a small one's nearly always, measured): what the other
+        articles that answer the question report follows it, quoted and attributed as the extractive answerer
+        reads them, under "Other articles report differently:" when their values differ from the answer's."""
+        reading = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked)
+        cited = {c.source for c in answer.citations}
+        by_n = {p.n: p for p in call.passages}
+        others: dict[str, across.Reading] = {}
+        for quote, n, *_ in [] if reading.abstained else reading.sentences:
+            if by_n[n].source not in cited:
+                others.setdefault(by_n[n].source, across.Reading(by_n[n], [])).sentences.append((quote, n))
+        if not others:
+            return answer
+        asked = call.evidence.asked
+        mine = asked.values(MARKER.sub("", answer.answer))
+        differs = mine is not None and any(not asked.agree(mine, asked.values(r.text)) for r in others.values())
+        extra = self.checker.check(across.more(list(others.values()), differs), call.passages, question=call.question)
+        if not extra.citations:
+            return answer
+        known = {c.n for c in answer.citations}
+        return answer.model_copy(update={
+            "answer": f"{answer.answer}\n\n{extra.answer}",
+            "citations": answer.citations + [c for c in extra.citations if c.n not in known],
+            "warnings": answer.warnings + extra.warnings,
+        })
 
     def _generate(self, call: _Call) -> Iterator[str | Answer]:
         if self.llm.can_stream and self.llm.supports_schema:
