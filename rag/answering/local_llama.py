@@ -51,6 +51,8 @@ class LocalLlama:
                 # Without this, prompt reading (most of the time) takes every core whatever `threads` says.
                 n_threads_batch=settings.threads,
                 draft_model=draft,
+                # Drafted tokens are verified against the logits of every position, which llama.cpp then keeps.
+                **({"logits_all": True} if draft else {}),
                 verbose=False,
             )
         except (ValueError, RuntimeError) as err:
