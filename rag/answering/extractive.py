@@ -37,6 +37,7 @@ import numpy as np
 
 from rag.answering import across
 from rag.answering.citations import SEMANTIC_SUPPORT
+from rag.answering.sentences import MAX_WORDS, Unit, candidate, compose, point, read_units
 from rag.core import text as tx
 from rag.core.models import Passage
 from rag.core.questions import BYLINE, Asked
@@ -61,23 +62,7 @@ SECOND_WITHIN = 0.9  # a second, independent sentence joins when it scores this 
 # Another article's best sentence joins (attributed, one line per article) when it would pass every test
 # above on its own; so many articles at most.
 MAX_ARTICLES = 3
-MAX_WORDS = 80  # the answer's quoted words, about
 MAX_SENTENCES = 3  # sentences from one point, or in all (list items aside)
-MAX_LIST_ITEMS = 4
-
-# --- sentences that lean on their neighbours ---
-
-# A sentence opening with a pronoun or demonstrative needs the one before it to make sense...
-_REFERS_BACK = re.compile(
-    r"^[\"“‘']?(?:this|that|these|those|it|its|it's|it’s|he|she|they|his|her|their|them|such)\b", re.IGNORECASE
-)
-# ...and one opening like this carries on the point of the sentence before it.
-_CARRIES_ON = re.compile(
-    _REFERS_BACK.pattern + r"|^(?:however|but|also|still|yet|instead|moreover|furthermore|additionally|"
-    r"in addition|as a result|even so|nevertheless|nonetheless)\b",
-    re.IGNORECASE,
-)
-
 
 def _question_names(question: str) -> list[str]:
     """Capitalised words and numbers the evidence should mention ("Avocado", "2022")."""
@@ -94,103 +79,6 @@ def _question_names(question: str) -> list[str]:
         elif i > 0 and w[0].isupper() and w.lower() not in tx.STOP and w.lower() not in tx.FRAME:
             out.append(w.lower())
     return out
-
-
-# --- candidates ---
-
-
-@dataclass
-class _Unit:
-    text: str
-    passage: Passage
-    rank: int  # index of the passage in the list
-    index: int  # position among the passage's units
-    start: int  # offsets in passage.text
-    end: int
-    kind: str  # "sentence", "item" (list item), "intro" (ends with ':'), "heading", "fragment"
-    context: str = ""  # section heading or list intro the unit sits under
-    paragraph: int = 0
-    terms: set[str] = field(default_factory=set)
-    context_terms: set[str] = field(default_factory=set)
-    near_terms: set[str] = field(default_factory=set)  # the sentences either side, same paragraph
-
-    @property
-    def words(self) -> int:
-        return len(self.text.split())
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.passage.source, self.passage.start + self.start)
-
-
-def _units(passage: Passage, rank: int) -> list[_Unit]:
-    """The passage's sentences, classified, each with the heading / list intro it sits under."""
-    text = passage.text
-    first = len(text) - len(text.lstrip())
-    last = len(text.rstrip())
-    units: list[_Unit] = []
-    heading = intro = ""
-    paragraph = 0
-    prev_end = 0
-    for s, e in tx.split_sentences(text):
-        line_start = text.rfind("\n", 0, s) + 1
-        new_line = line_start >= prev_end
-        if new_line:
-            paragraph += 1  # paragraphs, headings and list items are lines
-        marker = text[line_start:s].strip()
-        is_item = new_line and bool(marker) and bool(tx.BULLET.match(marker + " "))
-        line_end = text.find("\n", e)
-        whole_line = new_line and text[e : len(text) if line_end == -1 else line_end].strip() == ""
-        sentence = text[s:e]
-        if s == first and sentence[:1].islower():
-            kind = "fragment"  # the chunk starts inside a sentence
-        elif sentence.endswith(":"):
-            kind = "intro"
-        elif is_item:
-            kind = "item" if len(sentence.split()) >= 2 else "fragment"
-        elif whole_line and not sentence.endswith(tx.TERMINAL):
-            # A short unpunctuated line is a heading (or a byline); a long one a table row or a cut sentence.
-            kind = "heading" if len(sentence.split()) <= 15 and (e < last or s == first) else "fragment"
-        elif e == last and not sentence.endswith(tx.TERMINAL):
-            kind = "fragment"  # the chunk ends inside a sentence
-        else:
-            kind = "sentence"
-        if kind == "item":
-            context = " ".join(x for x in (intro, heading) if x)
-        else:
-            context = heading
-        unit = _Unit(sentence, passage, rank, len(units), s, e, kind, context, paragraph)
-        if kind == "heading":
-            heading, intro = sentence, ""
-        elif kind == "intro":
-            intro = sentence
-        elif kind == "sentence":
-            intro = ""
-        # A sentence opening with "It", "This", "She"... is about what the one before it names.
-        if kind == "sentence" and units and units[-1].paragraph == paragraph and _REFERS_BACK.match(sentence):
-            unit.context = f"{units[-1].text} {unit.context}".strip()
-        units.append(unit)
-        prev_end = e
-    for u in units:
-        u.terms = set(tx.terms(u.text))
-        u.context_terms = set(tx.terms(u.context)) - u.terms
-    for i, u in enumerate(units):
-        if u.kind == "sentence":
-            near = [v for v in units[max(0, i - 1) : i + 2] if v is not u and v.paragraph == u.paragraph]
-            u.near_terms = set().union(set(), *(v.terms for v in near)) - u.terms - u.context_terms
-    return units
-
-
-def _candidate(u: _Unit) -> bool:
-    """Can the unit be quoted as an answer? Not headings, table rows, cut-off fragments, bylines or
-    very short lines; a list intro ("Zuckerberg has emphasized:") can, it brings its items."""
-    if u.kind in ("heading", "fragment"):
-        return False
-    if u.kind == "intro":
-        return u.words >= 2
-    if u.words < 4 or len(u.terms) < 2 or u.text.rstrip("\"”’')").endswith("?"):
-        return False  # a question the article asks is not an answer
-    return not BYLINE.match(u.text)
 
 
 # --- scoring ---
@@ -210,7 +98,7 @@ class ExtractiveResult:
 
 @dataclass
 class Scored:
-    unit: _Unit
+    unit: Unit
     score: float
     coverage: float
     similarity: float
@@ -236,7 +124,7 @@ def _match(term: str, vocab: set[str]) -> float:
     return 0.0
 
 
-def _coverage(qterms: list[str], idf: dict[str, float], units: list[_Unit]) -> float:
+def _coverage(qterms: list[str], idf: dict[str, float], units: list[Unit]) -> float:
     """idf-weighted share of the question terms in the units: full weight in their own text, part weight
     in the heading / list intro / antecedent they depend on, less in the sentences beside them."""
     total = sum(idf[t] for t in qterms)
@@ -256,7 +144,7 @@ def _pairs(seq: list[str]) -> set[tuple[str, str]]:
     return {(x, y) for x, y in zip(seq, seq[1:]) if x != y}
 
 
-def _embed_text(u: _Unit) -> str:
+def _embed_text(u: Unit) -> str:
     # A list item means little without its intro ("Zuckerberg has emphasized:").
     return f"{u.context} {u.text}".strip() if u.kind == "item" and u.context else u.text
 
@@ -266,21 +154,21 @@ class _Ranking:
     question_terms: list[str]
     idf: dict[str, float]
     scored: list[Scored]  # best first
-    by_passage: dict[int, list[_Unit]]  # every unit of each passage, candidates or not, in order
+    by_passage: dict[int, list[Unit]]  # every unit of each passage, candidates or not, in order
     has_embeddings: bool
 
 
 def rank_sentences(question: str, passages: list[Passage], embedder) -> _Ranking:
     """Every candidate sentence of the passages, scored against the question, best first."""
     qterms = list(dict.fromkeys(tx.terms(question, drop_frame=True)))
-    units: list[_Unit] = []
+    units: list[Unit] = []
     seen: set[tuple[str, int]] = set()
-    by_passage: dict[int, list[_Unit]] = {}
+    by_passage: dict[int, list[Unit]] = {}
     for rank, p in enumerate(passages):
-        by_passage[rank] = _units(p, rank)
+        by_passage[rank] = read_units(p, rank)
         for u in by_passage[rank]:
             # Overlapping chunks repeat sentences; keep the better-ranked copy.
-            if _candidate(u) and u.key not in seen:
+            if candidate(u) and u.key not in seen:
                 seen.add(u.key)
                 units.append(u)
     if not units or not qterms:
@@ -334,12 +222,12 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
     if asked.author:
         return _byline_answer(question, passages, ranking)
 
-    def fits(group: list[_Unit]) -> bool:
+    def fits(group: list[Unit]) -> bool:
         return asked.held_by([u.text for u in group])
 
     best, groups = None, []
     for cand in ranking.scored:
-        group = _group(cand.unit, ranking.by_passage)
+        group = point(cand.unit, ranking.by_passage)
         if fits(group):
             best, groups = cand, [group]
             break
@@ -354,7 +242,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
             break
         if cand.unit.passage.source != best.unit.passage.source:
             continue
-        group = _group(cand.unit, ranking.by_passage)
+        group = point(cand.unit, ranking.by_passage)
         keys = {u.key for g in groups for u in g}
         words = sum(u.words for g in groups for u in g) + sum(u.words for u in group)
         count = sum(len(g) for g in groups) + len(group)
@@ -377,7 +265,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
         reason = "the passages do not mention " + ", ".join(missing)
     if reason:
         return _abstain(reason, best.score, coverage, best.similarity)
-    text = _compose(groups)
+    text = compose(groups)
     others = _other_articles(question, ranking, best, fits)
     if others:
         # Several articles bear on it: each says its piece, attributed ("Reports differ:" when their values do).
@@ -388,16 +276,16 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
     return ExtractiveResult(text, False, sentences, best.score, coverage, best.similarity)
 
 
-def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> list[list[_Unit]]:
+def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> list[list[Unit]]:
     """The best sentence (with what continues it) of each other article that would answer on its own."""
     picked = {best.unit.passage.source}
-    out: list[list[_Unit]] = []
+    out: list[list[Unit]] = []
     for cand in ranking.scored:
         if cand.score < MIN_COMBINED or len(out) + 1 >= MAX_ARTICLES:
             break
         if cand.unit.passage.source in picked or (ranking.has_embeddings and cand.similarity < MIN_SIMILARITY):
             continue
-        group = _group(cand.unit, ranking.by_passage)
+        group = point(cand.unit, ranking.by_passage)
         # The question's rare terms are established by the best answer: another article may say it in other words
         # ("poured $14.3 billion into" for "paid for its stake") when it is as close in meaning as the checker
         # asks of a paraphrase.
@@ -411,7 +299,7 @@ def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> lis
     return out
 
 
-def _missing(question: str, units: list[_Unit]) -> list[str]:
+def _missing(question: str, units: list[Unit]) -> list[str]:
     """The question's names and numbers ("Avocado", "2022") that the units' articles do not mention."""
     # A passage is a window of its article; the article's title is part of what it says.
     evidence = " ".join(dict.fromkeys(f"{u.passage.title}\n{u.passage.text}" for u in units)).lower()
@@ -442,52 +330,3 @@ def _byline_answer(question: str, passages: list[Passage], ranking: _Ranking) ->
             sentence = (byline.text, p.n, p.start + byline.start, p.start + byline.end)
             return ExtractiveResult(f"{byline.text} [{p.n}]", False, [sentence], coverage(about), coverage(about), 0.0)
     return _abstain(f"the passages of the article it is about ({about.title}) show no byline")
-
-
-# --- composition ---
-
-
-def _group(u: _Unit, by_passage: dict[int, list[_Unit]]) -> list[_Unit]:
-    """The unit plus what continues its point: the list an intro opens, the items after an item,
-    the sentence a pronoun refers back to, a following sentence that carries on ("It", "This", "However")."""
-    siblings = by_passage[u.rank]
-    out = [u]
-    words = u.words
-    if u.kind in ("intro", "item"):
-        if u.kind == "item" and u.index > 0 and siblings[u.index - 1].kind == "intro":
-            out.insert(0, siblings[u.index - 1])  # the first item: show the line that opens the list
-            words += out[0].words
-        items = 1 if u.kind == "item" else 0
-        for v in siblings[u.index + 1 :]:
-            if v.kind != "item" or items >= MAX_LIST_ITEMS or words + v.words > MAX_WORDS:
-                break
-            out.append(v)
-            words += v.words
-            items += 1
-        return out
-    if _REFERS_BACK.match(u.text) and u.index > 0:
-        prev = siblings[u.index - 1]
-        if prev.kind == "sentence" and prev.paragraph == u.paragraph and words + prev.words <= MAX_WORDS:
-            return [prev, u]
-    if u.index + 1 < len(siblings):
-        nxt = siblings[u.index + 1]
-        if nxt.kind == "sentence" and nxt.paragraph == u.paragraph and _CARRIES_ON.match(nxt.text):
-            if words + nxt.words <= MAX_WORDS:
-                out.append(nxt)
-    return out
-
-
-def _compose(groups: list[list[_Unit]]) -> str:
-    """The quoted sentences in order, each followed by its [n]; list items one to a line."""
-    out = ""
-    after_item = False
-    for u in (u for g in groups for u in g):
-        piece = f"{u.text} [{u.passage.n}]"
-        if u.kind == "item":
-            out += "\n- " + piece
-        elif out and (after_item or u.kind == "intro"):
-            out += "\n" + piece
-        else:
-            out += (" " if out else "") + piece
-        after_item = u.kind == "item"
-    return out.strip()
