@@ -71,6 +71,7 @@ class _Handlers:
 
         text = ""
         highlights: tuple[Highlight, ...] = ()
+        evidence = ""  # the highlights as shown while the answer streams
         answer: Answer | None = None
         try:
             for event in self.assistant.stream(
@@ -85,24 +86,24 @@ class _Handlers:
                     answer = event.answer  # rendered whole below, with its citations
                     break
                 if isinstance(event, EvidenceFound):
-                    highlights = event.highlights
+                    highlights, evidence = event.highlights, render.render_evidence(event.highlights)
                 else:
                     text += event.text
-                messages[-1] = {"role": "assistant", "content": render.render_partial(text, render.render_evidence(highlights))}
+                messages[-1] = {"role": "assistant", "content": render.render_partial(text, evidence)}
                 yield list(messages), {**session, "messages": list(messages), "turn": turn}, ""
         except RagError as e:
-            messages[-1] = {"role": "assistant", "content": render.render_evidence(highlights) + render.render_error(str(e))}
+            messages[-1] = {"role": "assistant", "content": evidence + render.render_error(str(e))}
         except Exception:
             log.exception("answering %r failed", question)
-            messages[-1] = {"role": "assistant", "content": render.render_evidence(highlights) + render.render_error(GENERIC_ERROR)}
+            messages[-1] = {"role": "assistant", "content": evidence + render.render_error(GENERIC_ERROR)}
         else:
             if answer is None:  # the stream ended without its final Answer
                 log.error("answering %r ended without an Answer", question)
                 messages[-1] = {"role": "assistant", "content": render.render_error(GENERIC_ERROR)}
         history = session["history"]
         if answer is not None:
-            evidence = render.render_evidence(highlights, open_=False)
-            messages[-1] = {"role": "assistant", "content": render.render_answer(answer, turn, evidence)}
+            folded = render.render_evidence(highlights, open_=False)
+            messages[-1] = {"role": "assistant", "content": render.render_answer(answer, turn, folded)}
             history = history.add(question, answer.answer)
         yield messages, {"messages": messages, "history": history, "turn": turn}, ""
 

@@ -46,18 +46,26 @@ def compose(readings: list[Reading], asked: Asked) -> str:
     "... report this:" when they agree on the value asked for, "... bear on this:" when none is asked for."""
     differs = differ(readings, asked)
     if differs:
-        readings = sorted(readings, key=lambda r: r.passage.published or date.min, reverse=True)
+        readings = _newest_first(readings)
     count = _COUNT.get(len(readings), len(readings))
     head = DIFFER if differs else f"{count} articles report this:" if differs is False else f"{count} articles bear on this:"
     return "\n".join([head, *_lines(readings)])
 
 
-def more(readings: list[Reading], differs: bool) -> str:
-    """What other articles report, after an answer that cites none of them: under "Other articles report
-    differently:" (newest first) when their values differ from the answer's, else under "Also reported:"."""
+def more(answer: str, readings: list[Reading], asked: Asked) -> str:
+    """What other articles report, after an `answer` (its text, markers aside) that cites none of them: under
+    "Other articles report differently:" (newest first) when their values differ from the answer's, else under
+    "Also reported:"."""
+    mine = asked.values(answer)
+    differs = mine is not None and any(not asked.agree(mine, asked.values(r.text)) for r in readings)
     if differs:
-        readings = sorted(readings, key=lambda r: r.passage.published or date.min, reverse=True)
+        readings = _newest_first(readings)
     return "\n".join(["Other articles report differently:" if differs else "Also reported:", *_lines(readings)])
+
+
+def _newest_first(readings: list[Reading]) -> list[Reading]:
+    """Newest first, undated last, in retrieval order among equals."""
+    return sorted(readings, key=lambda r: r.passage.published or date.min, reverse=True)
 
 
 def _lines(readings: list[Reading]) -> list[str]:

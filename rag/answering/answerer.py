@@ -191,10 +191,8 @@ class ModelAnswerer(Answerer):
                 others.setdefault(by_n[n].source, across.Reading(by_n[n], [])).sentences.append((quote, n))
         if not others:
             return answer
-        asked = call.evidence.asked
-        mine = asked.values(MARKER.sub("", answer.answer))
-        differs = mine is not None and any(not asked.agree(mine, asked.values(r.text)) for r in others.values())
-        extra = self.checker.check(across.more(list(others.values()), differs), call.passages, question=call.question)
+        more = across.more(MARKER.sub("", answer.answer), list(others.values()), call.evidence.asked)
+        extra = self.checker.check(more, call.passages, question=call.question)
         if not extra.citations:
             return answer
         known = {c.n for c in answer.citations}
@@ -315,7 +313,7 @@ def _dated(citations: Sequence[Citation]) -> str:
     if not dated:
         return ""
     newest = max(dated, key=lambda c: c.published)
-    return f" (The newest article cited, [{newest.n}], was published on {newest.published:%B} {newest.published.day}, {newest.published.year}.)"
+    return f" (The newest article cited, [{newest.n}], was published on {newest.dated}.)"
 
 
 # The end of a generated string's text cut mid-escape: a lone backslash, "\u12", or the first half of a surrogate pair.

@@ -254,21 +254,24 @@ def _answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
         # "A reports X [1], while B reports Y [2]": each clause is checked against the passage it cites.
         *clauses, chunk = _clauses(chunk)
         for clause in clauses:
-            bare = re.sub(r"\s+([.!?,;:])", r"\1", MARKER.sub("", clause).strip())
+            bare = _bare(clause)
             if bare.strip(" .!?,;:"):
                 out.append((bare, _numbers(clause)))
             elif out:  # "[0]0": markers with no words before them go with the sentence before
                 out[-1][1].extend(_numbers(clause))
         cited = _numbers(chunk)
-        bare = MARKER.sub("", chunk).strip()
+        bare = _bare(chunk)
         if bare in (".", "!", "?", ""):
             if out and cited:
                 out[-1][1].extend(cited)
             continue
-        # "claim [1]." leaves " ." behind once the marker goes.
-        bare = re.sub(r"\s+([.!?,;:])", r"\1", bare)
         out.append((bare, cited))
     return [(sentence, list(dict.fromkeys(cited))) for sentence, cited in out]
+
+
+def _bare(piece: str) -> str:
+    """A piece's text without its markers; "claim [1]." leaves " ." behind once the marker goes."""
+    return re.sub(r"\s+([.!?,;:])", r"\1", MARKER.sub("", piece).strip())
 
 
 def _join(sentences: list[str]) -> str:

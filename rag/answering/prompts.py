@@ -101,13 +101,14 @@ def format_passages(passages: Sequence[Passage], evidence: Evidence | None = Non
 
 def _by_article(passages: Sequence[Passage]) -> str:
     """Whole passages under one line per article (title, outlet, date), articles in the order of their best passage."""
-    articles: dict[str, list[str]] = {}
+    heads: dict[str, str] = {}
+    blocks: dict[str, list[str]] = {}
     for p in passages:
-        if p.source not in articles:
+        if p.source not in heads:
             outlet = f", {p.site}" if p.site else ""
-            articles[p.source] = [f"Article: \"{p.title}\"{outlet}, {'published ' + p.dated if p.published else 'undated'}"]
-        articles[p.source].append(f"[{p.n}] {p.text.strip()}")
-    return "\n\n".join("\n".join(lines[:2]) + "".join(f"\n\n{b}" for b in lines[2:]) for lines in articles.values())
+            heads[p.source] = f"Article: \"{p.title}\"{outlet}, " + (f"published {p.dated}" if p.published else "undated")
+        blocks.setdefault(p.source, []).append(f"[{p.n}] {p.text.strip()}")
+    return "\n\n".join(f"{heads[source]}\n" + "\n\n".join(texts) for source, texts in blocks.items())
 
 
 def build_messages(question: str, passages: Sequence[Passage], evidence: Evidence | None = None) -> list[dict]:

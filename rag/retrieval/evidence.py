@@ -44,6 +44,7 @@ class Evidence:
         self.terms = set(tx.terms(question, drop_frame=True))
         self.wants_latest = dates.wants_latest(question)
         self._sentences: dict[str, SentenceTerms] = {}
+        self._over: dict[tuple[str, ...], QuestionTerms] = {}
 
     @cached_property
     def asked(self) -> Asked:
@@ -61,7 +62,12 @@ class Evidence:
         return self._sentences[text]
 
     def over(self, passages: Sequence[Passage]) -> QuestionTerms:
-        return QuestionTerms(self, passages)
+        """The question's terms over these passages; the same passages (the answer's evidence and its prompt)
+        are read once."""
+        key = tuple(p.text for p in passages)
+        if key not in self._over:
+            self._over[key] = QuestionTerms(self, passages)
+        return self._over[key]
 
     def highlights(self, passages: Sequence[Passage], limit: int = HIGHLIGHTS) -> list[Highlight]:
         """The best sentence of each of the first `limit` articles whose passages hold any of the question's terms."""
