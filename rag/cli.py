@@ -221,12 +221,17 @@ def cmd_chat(args) -> int:
 
 
 def cmd_sources(args) -> int:
+    from rag.core.models import also_published_by
+
     articles = _assistant(args).articles()
+    also = also_published_by(articles)
     if args.json:
-        _print_json([a.model_dump(mode="json") for a in articles])
+        _print_json([a.public(also.get(a.source, ())) for a in articles])
         return 0
     for a in articles:
-        print(f"{a.source}\t{a.published or 'undated'}\t{a.chunks} chunks\t{a.title}")
+        copies = also.get(a.source)
+        tail = "\talso published by " + ", ".join(b.outlet for b in copies) if copies else ""
+        print(f"{a.source}\t{a.published or 'undated'}\t{a.chunks} chunks\t{a.title}{tail}")
     if not articles:
         print("No articles indexed yet. Run `rag ingest seeds/`.", file=sys.stderr)
     return 0

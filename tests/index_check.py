@@ -21,12 +21,14 @@ def check(data_dir: str) -> dict:
     committed_counts = Counter(
         m["source"] for m in every["metadatas"] if m["source"] in articles and articles[m["source"]].content_hash == m["doc_hash"]
     )
-    bm25_ids = set(assistant.retriever.bm25().ids)
-    committed_ids = {i for i, _, _ in store.iter_committed_chunks()}
+    from rag.index.keyword import article_key
+
+    keyword_counts = store.keywords.keys()
     return {
         "articles": sorted(articles),
         "complete": all(committed_counts[s] == a.chunks for s, a in articles.items()),
-        "bm25_agrees": bm25_ids == committed_ids,
+        # Every committed article's chunks, and no other article version (the next ingest drops those).
+        "keywords_agree": all(keyword_counts.get(article_key(s, a.content_hash)) == a.chunks for s, a in articles.items()),
         "chunks_total": store.chunk_count(),
         "chunks_committed": sum(a.chunks for a in articles.values()),
     }

@@ -67,13 +67,13 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path):
         assert proc.returncode == -signal.SIGKILL  # it really died mid-run
         state = run_check(data)
         assert state["complete"], state
-        assert state["bm25_agrees"], state
+        assert state["keywords_agree"], state
     done = subprocess.run(
         [sys.executable, "-m", "rag", "--data-dir", str(data), "ingest", "-q", str(corpus)], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     state = run_check(data)
-    assert len(state["articles"]) == 15 and state["complete"] and state["bm25_agrees"]
+    assert len(state["articles"]) == 15 and state["complete"] and state["keywords_agree"]
     assert state["chunks_total"] == state["chunks_committed"]  # no duplicates, no orphans left
 
 

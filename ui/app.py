@@ -285,12 +285,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     count = gr.Markdown("", elem_id="nd-count")
                     refresh = gr.Button("Refresh", size="sm", scale=0, min_width=100, elem_id="nd-refresh")
                 table = gr.Dataframe(
-                    headers=["Title", "Source", "Published", "Chunks"],
-                    datatype=["str", "str", "str", "number"],
+                    headers=["Title", "Source", "Also published by", "Published", "Chunks"],
+                    datatype=["str", "str", "str", "str", "number"],
                     value=[],
                     interactive=False,
                     wrap=True,
-                    column_widths=["48%", "30%", "13%", "9%"],
+                    column_widths=["38%", "26%", "18%", "11%", "7%"],
                     elem_id="nd-sources-table",
                     label="Indexed articles",
                 )

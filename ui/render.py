@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote, unquote
 
-from rag.core.models import Answer, Article, ArticleInfo, Citation, FileOutcome, Highlight, Passage
+from rag.core.models import Answer, Article, ArticleInfo, Citation, FileOutcome, Highlight, Passage, also_published_by
 from rag.core.text import is_url
 
 # How much article text a citation card shows around the cited span.
@@ -256,8 +256,9 @@ def render_user(question: str) -> str:
 
 
 def article_rows(articles: Sequence[Article]) -> list[list]:
+    also = also_published_by(articles)
     return [
-        [a.title, a.source, a.published.isoformat() if a.published else "", a.chunks]
+        [a.title, a.source, ", ".join(b.outlet for b in also.get(a.source, ())), a.published.isoformat() if a.published else "", a.chunks]
         for a in sorted(articles, key=lambda a: a.title.lower())
     ]
 

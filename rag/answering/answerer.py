@@ -183,12 +183,12 @@ class ModelAnswerer(Answerer):
         articles that answer the question report follows it, quoted and attributed as the extractive answerer
         reads them, under "Other articles report differently:" when their values differ from the answer's."""
         reading = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked)
-        cited = {c.source for c in answer.citations}
+        cited = {c.group for c in answer.citations}
         by_n = {p.n: p for p in call.passages}
         others: dict[str, across.Reading] = {}
         for quote, n, *_ in [] if reading.abstained else reading.sentences:
-            if by_n[n].source not in cited:
-                others.setdefault(by_n[n].source, across.Reading(by_n[n], [])).sentences.append((quote, n))
+            if by_n[n].group not in cited:
+                others.setdefault(by_n[n].group, across.Reading(by_n[n], [])).sentences.append((quote, n))
         if not others:
             return answer
         more = across.more(MARKER.sub("", answer.answer), list(others.values()), call.evidence.asked)

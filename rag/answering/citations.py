@@ -142,7 +142,8 @@ class CitationChecker:
             s, e, _ = quotes[n]
             checked.citations.append(
                 Citation(
-                    n=n, **p.model_dump(include=INFO_FIELDS), start=p.start + s, end=p.start + e, quote=p.text[s:e], chunk_id=p.chunk_id
+                    n=n, **p.model_dump(include=INFO_FIELDS), start=p.start + s, end=p.start + e, quote=p.text[s:e], chunk_id=p.chunk_id,
+                    also_reported_by=p.also_reported_by,
                 )
             )
         return checked

@@ -278,12 +278,13 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
 
 def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> list[list[Unit]]:
     """The best sentence (with what continues it) of each other article that would answer on its own."""
-    picked = {best.unit.passage.source}
+    # Copies of one text (a story group) are one source, however many outlets ran it.
+    picked = {best.unit.passage.group}
     out: list[list[Unit]] = []
     for cand in ranking.scored:
         if cand.score < MIN_COMBINED or len(out) + 1 >= MAX_ARTICLES:
             break
-        if cand.unit.passage.source in picked or (ranking.has_embeddings and cand.similarity < MIN_SIMILARITY):
+        if cand.unit.passage.group in picked or (ranking.has_embeddings and cand.similarity < MIN_SIMILARITY):
             continue
         group = point(cand.unit, ranking.by_passage)
         # The question's rare terms are established by the best answer: another article may say it in other words
@@ -294,7 +295,7 @@ def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> lis
             continue
         if _missing(question, group):
             continue
-        picked.add(cand.unit.passage.source)
+        picked.add(cand.unit.passage.group)
         out.append(group)
     return out
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, UploadFile
 from starlette.exceptions import HTTPException
 
+from rag.core.models import also_published_by
+
 router = APIRouter()
 
 
 @router.get("/api/sources")
 def sources(request: Request):
-    return [a.model_dump(mode="json") for a in request.app.state.assistant.articles()]
+    articles = request.app.state.assistant.articles()
+    also = also_published_by(articles)
+    return [a.public(also.get(a.source, ())) for a in articles]
 
 
 @router.post("/api/documents")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -18,7 +19,12 @@ class ArticleInfo(BaseModel):
     published: date | None = None
     url: str | None = None
     site: str | None = None
+    story: str | None = Field(None, description="its near-duplicate group: the source of the group's first article")
 
+    @property
+    def group(self) -> str:
+        """What counts as one independent source: the story group (copies of one text), else the article."""
+        return self.story or self.source
 
     @property
     def label(self) -> str:
@@ -39,7 +45,7 @@ class ArticleInfo(BaseModel):
         return "\n".join(v for v in (self.title, self.site, self.author, self.published and self.published.isoformat(), self.dated) if v)
 
 
-INFO_FIELDS = {"source", "title", "author", "published", "url", "site"}
+INFO_FIELDS = {"source", "title", "author", "published", "url", "site", "story"}
 
 
 def article_info(meta: dict) -> dict:
@@ -59,9 +65,12 @@ class Passage(ArticleInfo):
     dense_score: float | None = Field(None, description="cosine similarity, when dense retrieval found it")
     bm25_score: float | None = None
     rerank_score: float | None = Field(None, description="second-stage score (see rag/rerank.py), when reranked")
+    also_reported_by: list[ArticleInfo] = Field(
+        default_factory=list, description="near-duplicate copies (same story group) whose same passage was left out"
+    )
 
     def public(self) -> dict:
-        return self.model_dump(mode="json", include={"n", "text", "score", "start", "end", *INFO_FIELDS})
+        return self.model_dump(mode="json", include={"n", "text", "score", "start", "end", "also_reported_by", *INFO_FIELDS})
 
 
 class Citation(ArticleInfo):
@@ -72,9 +81,10 @@ class Citation(ArticleInfo):
     end: int
     quote: str
     chunk_id: str = ""
+    also_reported_by: list[ArticleInfo] = Field(default_factory=list, description="near-duplicate copies of the cited article")
 
     def public(self) -> dict:
-        return self.model_dump(mode="json", include={"n", "start", "end", "quote", *INFO_FIELDS})
+        return self.model_dump(mode="json", include={"n", "start", "end", "quote", "also_reported_by", *INFO_FIELDS})
 
 
 class Highlight(ArticleInfo):
@@ -158,10 +168,29 @@ class Article(BaseModel):
     published: date | None = Field(None, description="publication date, when the page, feed or text says it")
     url: str | None = Field(None, description="canonical URL of a web article (or the one a saved page names)")
     site: str | None = None
+    story: str | None = Field(None, description="near-duplicate group: the source of its first article (see ingest/stories.py)")
+    signature: str | None = Field(None, description="MinHash of its word shingles, base64 (see ingest/stories.py)")
     # Web articles: the URL fetched (a feed's link) and the validators for the next conditional request.
     fetched_from: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+
+    @property
+    def outlet(self) -> str:
+        """How a listing names the article beside others: its site, else its source."""
+        return self.site or self.source
+
+    def public(self, also: Sequence[Article] = ()) -> dict:
+        """What listings show (the signature is the index's business), with the story's other articles."""
+        return {**self.model_dump(mode="json", exclude={"signature"}), "also_published_by": [a.source for a in also]}
+
+
+def also_published_by(articles: Sequence[Article]) -> dict[str, list[Article]]:
+    """For each article of a story group of several (near-duplicate copies): the group's other articles."""
+    groups: dict[str, list[Article]] = {}
+    for a in articles:
+        groups.setdefault(a.story or a.source, []).append(a)
+    return {a.source: [b for b in g if b is not a] for g in groups.values() if len(g) > 1 for a in g}
 
 
 class FileOutcome(BaseModel):

@@ -24,7 +24,9 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -32,6 +34,7 @@ import numpy as np
 from rag.core.config import Settings
 from rag.core.errors import StoreUnavailableError
 from rag.core.models import Article
+from rag.index.keyword import SCHEME, KeywordIndex
 from rag.index.locks import WriteLock
 from rag.index.sources import NAMING
 
@@ -70,6 +73,7 @@ class Store:
             with self.write_lock.hold():
                 self._open()
         self._check_embedder()
+        self.keywords = KeywordIndex(self._keyword_folder(), settings.write_lock_timeout, self._where)
         self._view: tuple[str, dict[str, str]] | None = None
         # Corpus versions this Store committed, and the last one it saw (see `_follow`).
         self._own_versions: deque[str] = deque(maxlen=64)
@@ -107,6 +111,13 @@ class Store:
     def _reopen(self) -> None:
         self._client.close()
         self._open()
+
+    def _keyword_folder(self) -> Path:
+        """Embedded: beside the index. On a Chroma server: this data dir's own copy of the server's
+        collection, fed from its registry (`sync_keywords`), one per server and collection."""
+        chroma = self.settings.chroma
+        name = f"{chroma.host}_{chroma.port}.{self.settings.collection}" if chroma.host else self.settings.collection
+        return self.settings.data_dir / "keyword" / f"{name}.{SCHEME}"
 
     @property
     def where(self) -> str:
@@ -287,12 +298,16 @@ class Store:
 
     # --- writers (embedded: one process at a time, see `writing`) ---------
 
-    def writing(self):
-        """Context manager for a write: the embedded index's inter-process lock (none for a server)."""
-        return self.write_lock.hold()
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A write: the embedded index's inter-process lock (none for a server), then the keyword index's writer."""
+        with self.write_lock.hold(), self.keywords.writing():
+            yield
 
     def write_chunks(self, ids: list[str], vectors: list[list[float]], texts: list[str], metas: list[dict]) -> None:
-        self._guard(lambda: self.chunks.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas))
+        with self.keywords.writing():
+            self._guard(lambda: self.chunks.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas))
+            self.keywords.add(ids, texts, metas)
 
     def article_text(self, source: str) -> str | None:
         return self.article_texts([source]).get(source)
@@ -328,12 +343,20 @@ class Store:
         )
 
     def delete_chunks(self, source: str) -> None:
-        self._guard(lambda: self.chunks.delete(where={"source": source}))
+        with self.keywords.writing():
+            self._guard(lambda: self.chunks.delete(where={"source": source}))
+            self.keywords.delete_article(source)
 
     def _bump(self, ids: list[str], metas: list[dict], texts: list[str]) -> None:
         version = uuid.uuid4().hex
         self._own_versions.append(version)
         stamp = {"version": version, "updated_at": datetime.now(timezone.utc).isoformat(), "naming": NAMING}
+        # The keyword index commits first: a committed article's terms are on disk before readers see it.
+        # It holds every article of `version` only if it held every article before this write.
+        before = self.committed()
+        held = not self.keywords.missing(*before)
+        with self.keywords.writing():
+            self.keywords.commit(version if held else None)
         self._guard(
             lambda: self.registry.upsert(
                 ids=[*ids, CORPUS_ID],
@@ -344,7 +367,9 @@ class Store:
         )
 
     def delete_stale(self, source: str, keep_hash: str) -> None:
-        self._guard(lambda: self.chunks.delete(where={"$and": [{"source": source}, {"doc_hash": {"$ne": keep_hash}}]}))
+        with self.keywords.writing():
+            self._guard(lambda: self.chunks.delete(where={"$and": [{"source": source}, {"doc_hash": {"$ne": keep_hash}}]}))
+            self.keywords.delete_article(source, keep_hash)
 
     def remove(self, source: str) -> None:
         """Un-commits an article first (readers stop seeing it), then drops its chunks."""

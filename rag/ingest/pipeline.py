@@ -33,12 +33,14 @@ from rag.core.models import INFO_FIELDS, Article, FileOutcome, IngestReport
 from rag.core.text import match_text
 from rag.index import sources
 from rag.index.embeddings import Embedder
+from rag.index.keyword_sync import sync_keywords
 from rag.index.migrate import migrate
 from rag.index.sources import chunk_id
 from rag.index.store import Store
 from rag.ingest.clean import clean
 from rag.ingest.fetch import Fetcher
 from rag.ingest.readers import SUPPORTED, read
+from rag.ingest.stories import Stories, encode, signature
 from rag.ingest.web import WebArticle, WebReader
 
 log = logging.getLogger(__name__)
@@ -209,7 +211,9 @@ class Ingestor:
         migrate(self.store)
         # Chunks a crashed or interrupted run left behind are removed before we add more.
         self.store.collect_garbage()
+        sync_keywords(self.store, progress)
         known = self.store.articles()
+        stories = Stories(known)
         sources.assign(files, known)
         _, committed = self.store.committed()
         by_hash = {digest: source for source, digest in committed.items()}
@@ -242,7 +246,7 @@ class Ingestor:
                     done(item)
                     continue
                 bar.set_description((item.source if isinstance(item, SourceFile) else item.url)[-40:])
-                prepared = self._prepare(item, committed, by_hash, seen)
+                prepared = self._prepare(item, committed, by_hash, seen, stories)
                 if isinstance(prepared, FileOutcome):
                     done(prepared)
                     continue
@@ -261,7 +265,7 @@ class Ingestor:
         return report
 
     def _prepare(
-        self, item: SourceFile | WebArticle, committed: dict[str, str], by_hash: dict[str, str], seen: set[str]
+        self, item: SourceFile | WebArticle, committed: dict[str, str], by_hash: dict[str, str], seen: set[str], stories: Stories
     ) -> _Pending | FileOutcome:
         """Reads (a file), cleans and chunks one article; or says why it needs no (or cannot have) indexing."""
         if isinstance(item, SourceFile):
@@ -292,6 +296,7 @@ class Ingestor:
         if twin and twin != source:
             return outcome.model_copy(update={"status": "duplicate", "reason": f"same text as {twin}, indexed once"})
         chunks = self.chunk(article.text)
+        shingles = signature(article.text)
         record = Article(
             source=source,
             title=article.title or Path(urlsplit(source).path).stem or source,
@@ -304,6 +309,8 @@ class Ingestor:
             published=published,
             url=raw.url,
             site=raw.site,
+            story=stories.assign(source, shingles),
+            signature=encode(shingles),
             **web,
         )
         return _Pending(record, article.text, chunks, previous)

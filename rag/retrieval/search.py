@@ -1,25 +1,26 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 (`bm25.py`), fused by reciprocal rank, then the second stage
-and the reader's context. The BM25 index is built once per corpus version (see `Store.version`), kept in
-memory and on disk under the data dir, and never rebuilt per query."""
+"""Hybrid retrieval: dense (Chroma) + BM25 (the on-disk keyword index, `rag.index.keyword`), fused by
+reciprocal rank, then the second stage and the reader's context."""
 
 from __future__ import annotations
 
-import shutil
-import threading
+import logging
 import time
 from collections.abc import Callable, Sequence
 
 from rag.core.config import MODES, Settings
-from rag.core.errors import EmptyIndexError, InvalidQuestionError
+from rag.core.errors import EmptyIndexError, IndexBusyError, InvalidQuestionError
 from rag.core.models import Passage, SearchResult, article_info
 from rag.core.text import bm25_tokenize
 from rag.index.embeddings import Embedder
+from rag.index.keyword_sync import sync_keywords
 from rag.index.store import Store
-from rag.retrieval.bm25 import BM25_SCHEME, BM25Index
 from rag.retrieval.context import ContextBuilder
+from rag.retrieval.copies import collapse_copies
 from rag.retrieval.evidence import Evidence
 from rag.retrieval.rerank import NoReranker, Reranker, TermWindowReranker, WindowEmbeddingReranker
 from rag.retrieval.rerank import prefer_recent as recency
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60
 
@@ -54,38 +55,18 @@ class Retriever:
         self.embedder = embedder
         self.reranker = reranker or build_reranker(settings, store, embedder)
         self.context = ContextBuilder(store.article_texts, count_tokens)
-        self._bm25: BM25Index | None = None
-        self._lock = threading.Lock()
 
-    def bm25(self, snapshot: tuple[str, dict[str, str]] | None = None) -> BM25Index:
-        """The BM25 index of the corpus version `snapshot` (default: the current one)."""
-        snapshot = snapshot or self.store.committed()
-        version = snapshot[0]
-        current = self._bm25
-        if current is not None and current.version == version:
-            return current
-        with self._lock:
-            if self._bm25 is not None and self._bm25.version == version:
-                return self._bm25
-            home = self.settings.cache_dir / "bm25" / self.settings.collection
-            folder = home / f"{BM25_SCHEME}-{version or 'empty'}"
+    def keyword_hits(self, question: str, n: int, sources: Sequence[str] | None, snapshot: tuple[str, dict[str, str]]):
+        """BM25 hits of the snapshot's committed chunks; builds what the keyword index lacks first
+        (an index from before it existed, another host's commits to a Chroma server)."""
+        keywords = self.store.keywords
+        if keywords.missing(*snapshot):
             try:
-                index = BM25Index.load(folder, version)
-            except (OSError, ValueError, KeyError):
-                index = BM25Index.build(self.store, snapshot)
-                # Keep (and cache) only a complete index: no commit landed during the build, and it
-                # holds every chunk the registry says the committed articles have.
-                expected = self.store.committed_chunk_count(version)
-                if version != self.store.version() or (expected is not None and len(index.ids) != expected):
-                    return index
-                if version:
-                    # Older versions' caches; another builder's ".tmp-" folder is left to it.
-                    for old in home.glob("*"):
-                        if ".tmp-" not in old.name and old.name != folder.name:
-                            shutil.rmtree(old, ignore_errors=True)
-                    index.save(folder)
-            self._bm25 = index
-            return index
+                sync_keywords(self.store, progress=False)
+            except IndexBusyError as exc:
+                # Dense retrieval still finds those articles; the next question tries again.
+                log.warning("keyword index not brought up to date: %s", exc)
+        return keywords.search(bm25_tokenize([question])[0], n, sources, snapshot[1])
 
     def search(
         self,
@@ -120,7 +101,7 @@ class Retriever:
         pool = max(self.settings.rerank_candidates, top_k) if reranking or budget else top_k
         ranked = sorted(fused.items(), key=lambda kv: kv[1]["score"], reverse=True)[:pool]
         passages = [_passage(cid, e) for cid, e in ranked]
-        passages = self.reranker.rerank(evidence, vector, passages)
+        passages = collapse_copies(evidence, self.reranker.rerank(evidence, vector, passages), self.store.article_texts)
         if evidence.wants_latest:
             passages = recency(passages, 2 * top_k)
         if budget:
@@ -140,11 +121,7 @@ class Retriever:
         for _ in range(5):
             snapshot = self.store.committed()
             dense_hits = self.store.dense(vector, n, sources, snapshot[1], total) if vector is not None else []
-            bm25_hits: list[tuple[int, float]] = []
-            index = None
-            if mode in ("hybrid", "bm25"):
-                index = self.bm25(snapshot)
-                bm25_hits = index.search(bm25_tokenize([question])[0], n, sources)
+            bm25_hits = self.keyword_hits(question, n, sources, snapshot) if mode in ("hybrid", "bm25") else []
             if self.store.version() == snapshot[0]:
                 break
 
@@ -153,11 +130,10 @@ class Retriever:
             entry = fused.setdefault(hit["id"], {"text": hit["text"], "meta": hit["meta"], "score": 0.0})
             entry["score"] += 1.0 / (RRF_K + rank + 1)
             entry["dense"] = hit["similarity"]
-        for rank, (doc, score) in enumerate(bm25_hits):
-            cid = index.ids[doc]
-            entry = fused.setdefault(cid, {"text": index.texts[doc], "meta": index.metas[doc], "score": 0.0})
+        for rank, hit in enumerate(bm25_hits):
+            entry = fused.setdefault(hit.chunk_id, {"text": hit.text, "meta": hit.meta, "score": 0.0})
             entry["score"] += 1.0 / (RRF_K + rank + 1)
-            entry["bm25"] = score
+            entry["bm25"] = hit.score
         return fused
 
 
