@@ -14,11 +14,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.core import dates
+from rag.core import dates, metrics, tracing
 from rag.core.config import FROM_SETTINGS, Settings
 from rag.core.conversation import Conversation
 from rag.core.errors import DocumentError, InvalidQuestionError, RagError
-from rag.core.events import StreamEvent
+from rag.core.events import Final, StreamEvent
 from rag.core.models import Answer, Article, FileOutcome, IngestReport, SearchResult
 from rag.core.questions import check_question
 from rag.core.text import is_url
@@ -142,7 +142,7 @@ class Assistant:
         obeyed unless `respect_robots` is False; files under `within` are named relative to it.
         """
         paths = [str(p) for p in paths]
-        return self.ingestor.run(
+        report = self.ingestor.run(
             [Path(p) for p in paths if not is_url(p)],
             prune=prune,
             progress=progress,
@@ -152,6 +152,8 @@ class Assistant:
             respect_robots=respect_robots,
             within=within,
         )
+        metrics.ingested(report)
+        return report
 
     def upload(
         self, files: Iterable[tuple[str, bytes]], on_file: Callable[[FileOutcome], None] | None = None
@@ -198,6 +200,11 @@ class Assistant:
 
     def chunk_count(self) -> int:
         return self.store.chunk_count()
+
+    def index_stats(self) -> dict[str, float | None]:
+        """What an operator watches: committed articles, chunk records, seconds since the keyword index committed."""
+        _, committed = self.store.committed()
+        return {"articles": len(committed), "chunks": self.store.chunk_count(), "keyword_index_age_seconds": self.store.keywords.age()}
 
     @property
     def where(self) -> str:
@@ -274,9 +281,24 @@ class Assistant:
             return
         from rag.answering.followup import condense
 
-        standalone = condense(question, Conversation.of(history), self.llm)
-        found = self.retriever.search(standalone, top_k, scope, mode)
-        yield from self.answerer.stream(standalone, found, asked_as=question, started=started)
+        # Spans that are not current across the yields: the caller runs its own code between them.
+        ask = tracing.start("ask", provider=self.answerer.provider, follow_up=bool(history))
+        try:
+            with tracing.within(ask):
+                standalone = condense(question, Conversation.of(history), self.llm)
+                found = self.retriever.search(standalone, top_k, scope, mode)
+            generate = tracing.start("generate", parent=ask)
+            try:
+                events = self.answerer.stream(standalone, found, asked_as=question, started=started)
+                for event in tracing.steps(events, generate):
+                    if isinstance(event, Final):
+                        metrics.answered(event.answer)
+                        ask.set_attributes({"abstained": event.answer.abstained, "citations": len(event.answer.citations)})
+                    yield event
+            finally:
+                generate.end()
+        finally:
+            ask.end()
 
     def ask(
         self,

@@ -435,6 +435,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     args = build_parser().parse_args(argv)
     try:
+        from rag.core import tracing
+
+        tracing.configure()
         return args.func(args)
     except RagError as exc:
         # Whatever was printed before the error (a streamed answer, a report) comes first.

@@ -19,6 +19,7 @@ import gradio as gr
 from rag.core.conversation import Conversation
 from rag.core.errors import RagError
 from rag.core.events import EvidenceFound, Final
+from rag.core.metrics import MetricsMiddleware, watch_index
 from rag.core.models import Answer, FileOutcome, Highlight
 from rag.core.security import is_loopback, trusted_hosts, ui_credentials
 
@@ -363,6 +364,7 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, no_au
         print(f"WARNING: {LOOPBACK_WARNING} (host {host}).", file=sys.stderr)
     print(f"web page: {login}; trusted hosts: {', '.join(trusted_hosts(settings, host))}", file=sys.stderr)
     demo = build_app(assistant)
+    watch_index(assistant.index_stats)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         demo.launch(
@@ -371,6 +373,11 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, no_au
             auth=users,
             max_file_size=f"{settings.max_file_mb:g}mb",
             show_error=False,
-            app_kwargs={"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings, host))]},
+            app_kwargs={
+                "middleware": [
+                    Middleware(MetricsMiddleware),
+                    Middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings, host)),
+                ]
+            },
         )
     return 0

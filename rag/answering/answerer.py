@@ -23,6 +23,7 @@ from rag.answering.citations import MARKER, Checked, CitationChecker, complete_p
 from rag.answering.extractive import extractive_answer
 from rag.answering.llm import LLM, local_model_path, resolve_provider
 from rag.answering.prompts import ABSTAIN_TOKEN, JSON_INSTRUCTIONS, JSON_SCHEMA, build_messages
+from rag.core import tracing
 from rag.core.config import FROM_SETTINGS, Settings
 from rag.core.events import AnswerText, EvidenceFound, Final, StreamEvent
 from rag.core.models import Answer, Citation, Highlight, Passage, SearchResult, Timings
@@ -225,8 +226,9 @@ class ModelAnswerer(Answerer):
         messages[0]["content"] += "\n" + JSON_INSTRUCTIONS
         raw, reveal = "", self._reveal(call)
         stream = self.llm.stream(messages, json_schema=JSON_SCHEMA)
+        pieces = _counted(stream)
         try:
-            for piece in stream:
+            for piece in pieces:
                 raw += piece
                 done = _CLOSED_ANSWER.search(raw) is not None
                 # `found` precedes `answer`: nothing is shown of an answer the model says it did not find.
@@ -240,6 +242,7 @@ class ModelAnswerer(Answerer):
                     # each sentence to the passage that supports it anyway, so generation stops here.
                     break
         finally:
+            pieces.close()  # notes the tokens on the span now, not when the generator is collected
             getattr(stream, "close", lambda: None)()
         found = bool(_FOUND_JSON.search(raw)) and bool(partial_field(raw, "evidence").strip())
         text = partial_field(raw, "answer")
@@ -252,7 +255,7 @@ class ModelAnswerer(Answerer):
         """Streams the answer a sentence at a time, each only once the checker has passed it: a
         client that joins the pieces has exactly the checked answer, never a removed sentence."""
         text, reveal = "", self._reveal(call)
-        for piece in self.llm.stream(self._messages(call)):
+        for piece in _counted(self.llm.stream(self._messages(call))):
             text += piece
             head = text.lstrip()
             # Hold text back while it is, or could still become, the abstain token.
@@ -283,6 +286,20 @@ class ModelAnswerer(Answerer):
             yield answer.answer[len(shown) :]
         yield answer
 
+
+
+def _counted(pieces: Iterable[str]) -> Iterator[str]:
+    """The model's streamed pieces (a token each, from llama.cpp and OpenAI-compatible servers), with when the
+    first came and how many, noted on the current span."""
+    started, n = time.perf_counter(), 0
+    try:
+        for piece in pieces:
+            if n == 0:
+                tracing.note(first_token_ms=round((time.perf_counter() - started) * 1000, 1))
+            n += 1
+            yield piece
+    finally:
+        tracing.note(tokens=n)
 
 
 def build_llm(settings: Settings) -> LLM | None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.core import text as tx
+from rag.core import tracing
 from rag.core.models import INFO_FIELDS, Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -90,6 +91,12 @@ class CitationChecker:
         with spaces (what a sentence-by-sentence stream shows). A terse sentence is checked as the
         answer to `question` ("Meta" to "Who won the 2022 World Cup?" is not supported by a passage
         that names Meta but no World Cup)."""
+        with tracing.span("check", chars=len(answer)) as current:
+            checked = self._check(answer, passages, keep_format, question)
+            current.set_attributes({"citations": len(checked.citations), "repairs": len(checked.warnings)})
+            return checked
+
+    def _check(self, answer: str, passages: list[Passage], keep_format: bool, question: str) -> Checked:
         by_n = {p.n: p for p in passages}
         read = {p.n: _Read.of(p) for p in passages}
         pieces = [(_claim(sentence, question), cited) for sentence, cited in _answer_sentences(answer)]

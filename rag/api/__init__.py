@@ -20,6 +20,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from rag.api import documents, health, openai_compat, questions
 from rag.api.errors import install_handlers
+from rag.core.metrics import MetricsMiddleware, watch_index
 from rag.core.security import BodyLimit, is_loopback, trusted_hosts
 
 if TYPE_CHECKING:
@@ -45,6 +46,9 @@ def create_app(assistant: Assistant, host: str = "127.0.0.1") -> FastAPI:
         limit_for=lambda path: settings.api_max_upload_bytes if path == "/api/documents" else settings.api_max_body_bytes,
     )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings, host))
+    # Outermost: every request is counted, refused ones included; `/metrics` is answered here.
+    app.add_middleware(MetricsMiddleware)
+    watch_index(assistant.index_stats)
 
     install_handlers(app)
     app.include_router(health.router)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,6 +107,13 @@ class KeywordIndex:
                 return lacking
         self._held_version = version
         return {}
+
+    def age(self) -> float | None:
+        """Seconds since the index last committed (None: never)."""
+        try:
+            return max(0.0, time.time() - (self.folder / "meta.json").stat().st_mtime)
+        except OSError:
+            return None
 
     def keys(self) -> dict[str, int]:
         """{article key: documents} of what the index holds (deleted documents excluded)."""

@@ -19,6 +19,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from rag.core import tracing
 from rag.core.config import FetchSettings
 from rag.core.errors import DocumentError
 from rag.core.text import is_url
@@ -81,6 +82,12 @@ class Fetcher:
 
     def get(self, request: Request) -> Page:
         """The page at `request.url`, or `not_modified` when its validators still hold; FetchError otherwise."""
+        with tracing.span("fetch", url=request.url) as current:
+            page = self._get(request)
+            current.set_attributes({"bytes": len(page.body), "not_modified": page.not_modified})
+            return page
+
+    def _get(self, request: Request) -> Page:
         url = request.url
         if not is_url(url):
             raise FetchError("only http:// and https:// URLs can be fetched")

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
 
-from rag.core import dates
+from rag.core import dates, tracing
 from rag.core.config import Settings
 from rag.core.errors import DocumentError
 from rag.core.models import INFO_FIELDS, Article, FileOutcome, IngestReport
@@ -199,8 +199,10 @@ class Ingestor:
         within: Path | None = None,
     ) -> IngestReport:
         """Indexes the files, folders and URLs (pages and feeds); holds the index's write lock throughout (embedded mode)."""
-        with self.store.writing():
-            return self._run(list(paths), prune, progress, on_file, follow_links, list(urls), respect_robots, within)
+        with self.store.writing(), tracing.span("ingest") as current:
+            report = self._run(list(paths), prune, progress, on_file, follow_links, list(urls), respect_robots, within)
+            current.set_attributes({"files": len(report.files), "chunks": report.chunks_embedded})
+            return report
 
     def _run(self, paths, prune, progress, on_file, follow_links, urls, respect_robots, within) -> IngestReport:
         from tqdm import tqdm
@@ -268,6 +270,14 @@ class Ingestor:
         self, item: SourceFile | WebArticle, committed: dict[str, str], by_hash: dict[str, str], seen: set[str], stories: Stories
     ) -> _Pending | FileOutcome:
         """Reads (a file), cleans and chunks one article; or says why it needs no (or cannot have) indexing."""
+        with tracing.span("extract", source=item.source if isinstance(item, SourceFile) else item.url) as current:
+            prepared = self._read(item, committed, by_hash, seen, stories)
+            current.set_attribute("outcome", prepared.status if isinstance(prepared, FileOutcome) else "new")
+            return prepared
+
+    def _read(
+        self, item: SourceFile | WebArticle, committed: dict[str, str], by_hash: dict[str, str], seen: set[str], stories: Stories
+    ) -> _Pending | FileOutcome:
         if isinstance(item, SourceFile):
             outcome = FileOutcome(path=str(item.path), source=item.source, status="error")
             # A file that exists, even an unreadable one, is not "gone": prune keeps its old version.
@@ -295,7 +305,8 @@ class Ingestor:
         twin = by_hash.get(digest)
         if twin and twin != source:
             return outcome.model_copy(update={"status": "duplicate", "reason": f"same text as {twin}, indexed once"})
-        chunks = self.chunk(article.text)
+        with tracing.span("chunk", chars=len(article.text)):
+            chunks = self.chunk(article.text)
         shingles = signature(article.text)
         record = Article(
             source=source,
@@ -334,7 +345,8 @@ class Ingestor:
         written_at = time.time()
         for lo in range(0, len(rows), batch):
             part = rows[lo : lo + batch]
-            vectors = self.embedder.get_text_embedding_batch([match_text(a.title, c.text, a.author) for _, c, a in part])
+            with tracing.span("embed", chunks=len(part)):
+                vectors = self.embedder.get_text_embedding_batch([match_text(a.title, c.text, a.author) for _, c, a in part])
             self.store.write_chunks(
                 [i for i, _, _ in part],
                 vectors,
@@ -347,7 +359,8 @@ class Ingestor:
             )
             report.chunks_embedded += len(part)
             log.info("wrote %d chunks (%d this run)", len(part), report.chunks_embedded)
-        self.store.commit([p.article for p in pending], [p.text for p in pending])
+        with tracing.span("commit", articles=len(pending), chunks=len(rows)):
+            self.store.commit([p.article for p in pending], [p.text for p in pending])
         log.info("committed %d articles", len(pending))
         for p in pending:
             if p.previous:

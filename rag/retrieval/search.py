@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from rag.core import tracing
 from rag.core.config import MODES, Settings
 from rag.core.errors import EmptyIndexError, IndexBusyError, InvalidQuestionError
 from rag.core.models import Passage, SearchResult, article_info
@@ -92,24 +93,29 @@ class Retriever:
         if sources is not None and not sources:
             return SearchResult.of(question, [], evidence, started)
 
-        vector = self.embedder.get_query_embedding(question) if mode in ("hybrid", "dense") else None
-        fused = self._fused(question, vector, mode, n, sources, total)
+        with tracing.span("retrieve", mode=mode, top_k=top_k, scoped=sources is not None) as current:
+            with tracing.span("embed_query"):
+                vector = self.embedder.get_query_embedding(question) if mode in ("hybrid", "dense") else None
+            fused = self._fused(question, vector, mode, n, sources, total)
 
-        reranking = not isinstance(self.reranker, NoReranker)
-        budget = self.settings.context_tokens
-        # The context builder skips passages another one already holds, so it reads past top_k.
-        pool = max(self.settings.rerank_candidates, top_k) if reranking or budget else top_k
-        ranked = sorted(fused.items(), key=lambda kv: kv[1]["score"], reverse=True)[:pool]
-        passages = [_passage(cid, e) for cid, e in ranked]
-        passages = collapse_copies(evidence, self.reranker.rerank(evidence, vector, passages), self.store.article_texts)
-        if evidence.wants_latest:
-            passages = recency(passages, 2 * top_k)
-        if budget:
-            passages = self.context.build(evidence, passages, budget, top_k)
-        else:
-            passages = passages[:top_k]
-            for i, p in enumerate(passages, 1):
-                p.n = i
+            reranking = not isinstance(self.reranker, NoReranker)
+            budget = self.settings.context_tokens
+            # The context builder skips passages another one already holds, so it reads past top_k.
+            pool = max(self.settings.rerank_candidates, top_k) if reranking or budget else top_k
+            ranked = sorted(fused.items(), key=lambda kv: kv[1]["score"], reverse=True)[:pool]
+            passages = [_passage(cid, e) for cid, e in ranked]
+            with tracing.span("rerank", reranker=type(self.reranker).__name__, candidates=len(passages)):
+                passages = collapse_copies(evidence, self.reranker.rerank(evidence, vector, passages), self.store.article_texts)
+            if evidence.wants_latest:
+                passages = recency(passages, 2 * top_k)
+            with tracing.span("context", budget_tokens=budget):
+                if budget:
+                    passages = self.context.build(evidence, passages, budget, top_k)
+                else:
+                    passages = passages[:top_k]
+                    for i, p in enumerate(passages, 1):
+                        p.n = i
+            current.set_attribute("passages", len(passages))
         return SearchResult.of(question, passages, evidence, started)
 
     def _fused(
@@ -120,21 +126,29 @@ class Retriever:
         # so a result never mixes two versions of an article.
         for _ in range(5):
             snapshot = self.store.committed()
-            dense_hits = self.store.dense(vector, n, sources, snapshot[1], total) if vector is not None else []
-            bm25_hits = self.keyword_hits(question, n, sources, snapshot) if mode in ("hybrid", "bm25") else []
+            with tracing.span("dense", candidates=n):
+                dense_hits = self.store.dense(vector, n, sources, snapshot[1], total) if vector is not None else []
+            with tracing.span("keyword", candidates=n):
+                bm25_hits = self.keyword_hits(question, n, sources, snapshot) if mode in ("hybrid", "bm25") else []
             if self.store.version() == snapshot[0]:
                 break
 
-        fused: dict[str, dict] = {}
-        for rank, hit in enumerate(dense_hits):
-            entry = fused.setdefault(hit["id"], {"text": hit["text"], "meta": hit["meta"], "score": 0.0})
-            entry["score"] += 1.0 / (RRF_K + rank + 1)
-            entry["dense"] = hit["similarity"]
-        for rank, hit in enumerate(bm25_hits):
-            entry = fused.setdefault(hit.chunk_id, {"text": hit.text, "meta": hit.meta, "score": 0.0})
-            entry["score"] += 1.0 / (RRF_K + rank + 1)
-            entry["bm25"] = hit.score
-        return fused
+        with tracing.span("fuse", dense=len(dense_hits), keyword=len(bm25_hits)):
+            return _fuse(dense_hits, bm25_hits)
+
+
+def _fuse(dense_hits: list[dict], bm25_hits: list) -> dict[str, dict]:
+    """Reciprocal-rank fusion, by chunk id."""
+    fused: dict[str, dict] = {}
+    for rank, hit in enumerate(dense_hits):
+        entry = fused.setdefault(hit["id"], {"text": hit["text"], "meta": hit["meta"], "score": 0.0})
+        entry["score"] += 1.0 / (RRF_K + rank + 1)
+        entry["dense"] = hit["similarity"]
+    for rank, hit in enumerate(bm25_hits):
+        entry = fused.setdefault(hit.chunk_id, {"text": hit.text, "meta": hit.meta, "score": 0.0})
+        entry["score"] += 1.0 / (RRF_K + rank + 1)
+        entry["bm25"] = hit.score
+    return fused
 
 
 def _passage(cid: str, e: dict) -> Passage:
