@@ -96,7 +96,9 @@ def test_ask_returns_the_rag_ask_json_shape(client, assistant):
     assert set(body) == ASK_KEYS == set(assistant.ask(LAYOFFS).public())
     assert body["question"] == LAYOFFS and body["provider"] == "extractive"
     assert not body["abstained"] and "600" in body["answer"]
-    assert body["citations"] and {"n", "source", "title", "author", "published", "url", "site", "start", "end", "quote"} == set(body["citations"][0])
+    assert body["citations"] and {
+        "n", "source", "title", "author", "published", "url", "site", "story", "also_reported_by", "start", "end", "quote"
+    } == set(body["citations"][0])
     assert body["citations"][0]["source"] == "seeds/000_c3e6291cb7289f16.txt"
 
 
@@ -121,7 +123,9 @@ def test_search(client):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["question"] == LAYOFFS and [p["n"] for p in body["passages"]] == [1, 2, 3]
-    assert set(body["passages"][0]) == {"n", "source", "title", "author", "published", "url", "site", "text", "score", "start", "end"}
+    assert set(body["passages"][0]) == {
+        "n", "source", "title", "author", "published", "url", "site", "story", "also_reported_by", "text", "score", "start", "end"
+    }
 
 
 def test_publication_date_range(client):

@@ -48,7 +48,9 @@ def test_search_json_shape(data_dir):
     out = json.loads(done.stdout)
     assert out["question"] == "Who is Nat Friedman?"
     assert [p["n"] for p in out["passages"]] == [1, 2, 3]
-    assert set(out["passages"][0]) == {"n", "source", "title", "author", "published", "url", "site", "text", "score", "start", "end"}
+    assert set(out["passages"][0]) == {
+        "n", "source", "title", "author", "published", "url", "site", "story", "also_reported_by", "text", "score", "start", "end"
+    }
     assert any("GitHub" in p["text"] for p in out["passages"])
 
 
@@ -59,7 +61,9 @@ def test_ask_json_shape_and_citations(data_dir):
     assert set(out) == ASK_KEYS
     assert out["provider"] == "extractive" and not out["abstained"] and out["reason"] is None
     assert "600" in out["answer"]
-    assert set(out["citations"][0]) == {"n", "source", "title", "author", "published", "url", "site", "start", "end", "quote"}
+    assert set(out["citations"][0]) == {
+        "n", "source", "title", "author", "published", "url", "site", "story", "also_reported_by", "start", "end", "quote"
+    }
     assert set(out["timings"]) == {"retrieve_ms", "generate_ms", "total_ms"}
     for c in out["citations"]:
         assert f"[{c['n']}]" in out["answer"]

@@ -10,6 +10,7 @@ itself, so server mode takes no lock.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,3 +57,51 @@ class WriteLock:
             return self.pid_file.read_text().strip() or None
         except OSError:
             return None
+
+
+class ReopenGate:
+    """Lets Chroma calls run side by side, and a reopen of the client run alone.
+
+    Closing an embedded client that another thread is calling through breaks that call (chromadb:
+    "'RustBindingsAPI' object has no attribute 'bindings'"), as happens when `rag api` serves
+    questions while `rag watch` commits. A reopen waits for the calls in flight and holds new ones
+    back; the reopening thread's own calls (opening the new client) pass.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._active = 0
+        self._owner: int | None = None
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            while self._owner is not None and self._owner != me:
+                self._cond.wait()
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:  # a reopen within a reopen
+                yield
+                return
+            while self._owner is not None:
+                self._cond.wait()
+            self._owner = me
+            while self._active:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._owner = None
+                self._cond.notify_all()

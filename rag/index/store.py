@@ -35,7 +35,7 @@ from rag.core.config import Settings
 from rag.core.errors import StoreUnavailableError
 from rag.core.models import Article
 from rag.index.keyword import SCHEME, KeywordIndex
-from rag.index.locks import WriteLock
+from rag.index.locks import ReopenGate, WriteLock
 from rag.index.sources import NAMING
 
 CORPUS_ID = "__corpus__"
@@ -63,6 +63,7 @@ class Store:
         )
         # Re-entrant: a reopen under it (`_follow`) runs Chroma calls that may reopen again (`_guard`).
         self._lock = threading.RLock()
+        self._gate = ReopenGate()
         self.write_lock = WriteLock(
             settings.data_dir, settings.write_lock_timeout, self._where, enabled=not settings.chroma.host
         )
@@ -109,8 +110,9 @@ class Store:
             self._reopen()
 
     def _reopen(self) -> None:
-        self._client.close()
-        self._open()
+        with self._gate.alone():
+            self._client.close()
+            self._open()
 
     def _keyword_folder(self) -> Path:
         """Embedded: beside the index. On a Chroma server: this data dir's own copy of the server's
@@ -168,7 +170,8 @@ class Store:
 
     def _call(self, call: Callable[[], T]) -> T:
         try:
-            return call()
+            with self._gate.call():
+                return call()
         except StoreUnavailableError:
             raise
         except Exception as exc:  # chromadb raises many types (httpx, ValueError, its own)
@@ -224,7 +227,7 @@ class Store:
         return sorted(out, key=lambda a: a.source)
 
     def chunk_count(self) -> int:
-        return self._guard(self.chunks.count)
+        return self._guard(lambda: self.chunks.count())  # looked up inside the call: a reopen may replace it
 
     def dense(
         self,
