@@ -166,21 +166,27 @@ def pipeline(chunks: int, work: Path) -> dict:
     res = {"chunks": report.chunks_embedded, "ingest_s": time.perf_counter() - t0,
            "keyword_mb": du_mb(writer.store.keywords.folder)}
     log(f"pipeline: ingested {res['chunks']} chunks in {res['ingest_s']:.0f} s; keyword index {res['keyword_mb']:.0f} MB on disk")
-    spec = {"mode": "pipeline", "work": str(work), "questions": [q["question"] for q in queries]}
-    proc = run_reader(spec)
-    wait_for(work / "warm", proc)
     new = work / "new"
     for i in range(n_articles, n_articles + NEW_ARTICLES):
         text, _ = corpus.article(SEED, i)
         (new / corpus.article_path(i)).parent.mkdir(parents=True, exist_ok=True)
         (new / corpus.article_path(i)).write_text(text)
+    spec = {"mode": "pipeline", "work": str(work), "questions": [q["question"] for q in queries]}
+    return measure_reader(spec, lambda: writer.ingest([new], progress=False), res, f"pipeline {res['chunks']} chunks")
+
+
+def measure_reader(spec: dict, add_new, res: dict, label: str) -> dict:
+    """Starts the reader; once it is warm, `add_new()` commits the new articles (timed); then its figures."""
+    work = Path(spec["work"])
+    proc = run_reader(spec)
+    wait_for(work / "warm", proc)
     t0 = time.perf_counter()
-    writer.ingest([new], progress=False)
+    add_new()
     res["add_20_s"] = time.perf_counter() - t0
     (work / "committed").write_text("1")
     proc.wait()
     res.update(json.loads((work / "reader.json").read_text()))
-    _report(f"pipeline {res['chunks']} chunks", res)
+    _report(label, res)
     return res
 
 
@@ -234,16 +240,8 @@ def alone(size: int, work: Path) -> dict:
     for i in rng.sample(range(n_articles), 200):
         _, facts = corpus.article(SEED, i)
         questions.append(rng.choice(corpus.queries_for(facts, rng))[1])
-    proc = run_reader({"mode": "alone", "work": str(work), "questions": questions})
-    wait_for(work / "warm", proc)
-    t0 = time.perf_counter()
-    add(range(n_articles, n_articles + NEW_ARTICLES))
-    res["add_20_s"] = time.perf_counter() - t0
-    (work / "committed").write_text("1")
-    proc.wait()
-    res.update(json.loads((work / "reader.json").read_text()))
-    _report(f"alone {chunks} chunks", res)
-    return res
+    spec = {"mode": "alone", "work": str(work), "questions": questions}
+    return measure_reader(spec, lambda: add(range(n_articles, n_articles + NEW_ARTICLES)), res, f"alone {chunks} chunks")
 
 
 def growth(rows: list[dict], key: str) -> str:

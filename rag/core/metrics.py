@@ -60,17 +60,16 @@ class IndexCollector:
                 yield GaugeMetricFamily(f"newsdesk_{name}", help_text, value=stats[name])
 
 
-_collectors: dict[int, IndexCollector] = {}
+_collector: IndexCollector | None = None
 
 
 def watch_index(stats: Callable[[], dict[str, float]]) -> None:
     """Reports these index figures at each scrape (one source per process: the last server started)."""
-    for old in _collectors.values():
-        REGISTRY.unregister(old)
-    _collectors.clear()
-    collector = IndexCollector(stats)
-    REGISTRY.register(collector)
-    _collectors[id(collector)] = collector
+    global _collector
+    if _collector is not None:
+        REGISTRY.unregister(_collector)
+    _collector = IndexCollector(stats)
+    REGISTRY.register(_collector)
 
 
 class MetricsMiddleware:

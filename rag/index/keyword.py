@@ -11,7 +11,7 @@ article, so a committed article's terms are on disk first; old versions are dele
 hits by the committed snapshot, as the dense side does, so a query never mixes two versions of an
 article, and reload (memory-mapped segments: cheap) only when the corpus version moves. Articles the
 index lacks (an index built before it existed, a crash between the two commits, another host writing
-to a Chroma server) are found by `missing` and added from their chunk records by `Store.sync_keywords`.
+to a Chroma server) are found by `missing` and added from their chunk records by `keyword_sync.sync_keywords`.
 """
 
 from __future__ import annotations
@@ -30,12 +30,19 @@ from rag.core.errors import IndexBusyError
 from rag.core.text import bm25_tokenize, match_text
 
 # Part of the folder name: bump when tokenising or the schema changes, and the index is built afresh.
-SCHEME = "tantivy-v1"
+SCHEME = "tantivy-v2"
 _VERSION_KEY = "\x00corpus-version"
 # The writer's indexing memory; tantivy flushes a segment when it is full.
 _WRITER_HEAP = 64_000_000
 # At most this many keys per aggregation bucket list (far above any corpus here).
 _MAX_KEYS = 10_000_000
+
+
+_STORED = ("chunk_id", "text", "meta")
+
+
+def _stored(doc, name: str) -> str:
+    return doc.get_first(name).decode("utf-8")
 
 
 class KeywordHit(NamedTuple):
@@ -57,9 +64,9 @@ def _schema():
     b.add_text_field("terms", tokenizer_name="whitespace", index_option="freq")
     b.add_text_field("key", tokenizer_name="raw", stored=True, fast=True)
     b.add_text_field("source", tokenizer_name="raw")
-    b.add_text_field("chunk_id", stored=True, index_option="basic", tokenizer_name="raw")
-    b.add_text_field("text", stored=True, index_option="basic", tokenizer_name="raw")
-    b.add_text_field("meta", stored=True, index_option="basic", tokenizer_name="raw")
+    # Returned with a hit, never searched: stored only (a text field would index each whole value as a term).
+    for name in _STORED:
+        b.add_bytes_field(name, stored=True, indexed=False)
     return b.build()
 
 
@@ -131,7 +138,7 @@ class KeywordIndex:
         import tantivy
 
         hits = searcher.search(tantivy.Query.term_query(self._schema, "key", _VERSION_KEY), 1, count=False).hits
-        return searcher.doc(hits[0][1]).get_first("meta") if hits else None
+        return _stored(searcher.doc(hits[0][1]), "meta") if hits else None
 
     def search(self, tokens: Sequence[str], n: int, sources: Sequence[str] | None, committed: dict[str, str]) -> list[KeywordHit]:
         """The best `n` committed chunks for the query's BM25 tokens, best first."""
@@ -154,10 +161,10 @@ class KeywordIndex:
             out = []
             for score, address in hits:
                 doc = searcher.doc(address)
-                meta = json.loads(doc.get_first("meta"))
+                meta = json.loads(_stored(doc, "meta"))
                 # Uncommitted (an ingest in flight) or superseded versions are skipped, as on the dense side.
                 if committed.get(meta["source"]) == meta["doc_hash"]:
-                    out.append(KeywordHit(doc.get_first("chunk_id"), doc.get_first("text"), meta, float(score)))
+                    out.append(KeywordHit(_stored(doc, "chunk_id"), _stored(doc, "text"), meta, float(score)))
             if len(out) >= n or len(hits) < want:
                 return out[:n]
             want *= 2
@@ -210,9 +217,9 @@ class KeywordIndex:
                     terms=" ".join(terms),
                     key=article_key(meta["source"], meta["doc_hash"]),
                     source=meta["source"],
-                    chunk_id=cid,
-                    text=text,
-                    meta=json.dumps(meta),
+                    chunk_id=cid.encode(),
+                    text=text.encode(),
+                    meta=json.dumps(meta).encode(),
                 )
             )
 
@@ -224,7 +231,7 @@ class KeywordIndex:
         writer = self._w()
         writer.delete_documents_by_term("key", _VERSION_KEY)
         if version is not None:
-            writer.add_document(tantivy.Document(key=_VERSION_KEY, meta=version))
+            writer.add_document(tantivy.Document(key=_VERSION_KEY, meta=version.encode()))
         writer.commit()
         self._index.reload()  # this process's own searches see it at once
 

@@ -79,7 +79,6 @@ class Store:
         # Corpus versions this Store committed, and the last one it saw (see `_follow`).
         self._own_versions: deque[str] = deque(maxlen=64)
         self._seen_version: str | None = None
-        self._view_chunks = 0
 
     def _open(self) -> None:
         settings = self.settings
@@ -209,13 +208,7 @@ class Store:
         hashes = {a.source: a.content_hash for a in articles}
         with self._lock:
             self._view = (version, hashes)
-            self._view_chunks = sum(a.chunks for a in articles)
         return self._view
-
-    def committed_chunk_count(self, version: str) -> int | None:
-        """How many chunks the committed articles of `version` have, by their registry records (None: not read)."""
-        with self._lock:
-            return self._view_chunks if self._view and self._view[0] == version else None
 
     def articles(self) -> list[Article]:
         got = self._guard(lambda: self.registry.get(include=["metadatas"]))
