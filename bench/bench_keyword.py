@@ -158,16 +158,27 @@ def _assistant(work: Path):
 
 
 def pipeline(chunks: int, work: Path) -> dict:
+    """Ingests the corpus once per work dir (a kept `--work` is reused); each run then adds 20 articles never seen."""
     n_articles = math.ceil(chunks / CHUNKS_PER_ARTICLE)
-    queries = corpus.write_corpus(work / "corpus", n_articles, SEED, n_queries=200)
     writer = _assistant(work)
-    t0 = time.perf_counter()
-    report = writer.ingest([work / "corpus"], progress=False)
-    res = {"chunks": report.chunks_embedded, "ingest_s": time.perf_counter() - t0,
-           "keyword_mb": du_mb(writer.store.keywords.folder)}
-    log(f"pipeline: ingested {res['chunks']} chunks in {res['ingest_s']:.0f} s; keyword index {res['keyword_mb']:.0f} MB on disk")
-    new = work / "new"
-    for i in range(n_articles, n_articles + NEW_ARTICLES):
+    done = work / "ingested.json"
+    if done.exists():
+        res = json.loads(done.read_text())
+        queries = res["queries"]
+    else:
+        queries = corpus.write_corpus(work / "corpus", n_articles, SEED, n_queries=200)
+        t0 = time.perf_counter()
+        report = writer.ingest([work / "corpus"], progress=False)
+        res = {"chunks": report.chunks_embedded, "ingest_s": time.perf_counter() - t0,
+               "keyword_mb": du_mb(writer.store.keywords.folder), "runs": 0,
+               "queries": queries}
+        log(f"pipeline: ingested {res['chunks']} chunks in {res['ingest_s']:.0f} s; keyword index {res['keyword_mb']:.0f} MB on disk")
+    first_new = n_articles + NEW_ARTICLES * res["runs"]
+    res["runs"] += 1
+    done.write_text(json.dumps(res))
+    res = {k: v for k, v in res.items() if k != "queries"}
+    new = work / f"new-{res['runs']}"
+    for i in range(first_new, first_new + NEW_ARTICLES):
         text, _ = corpus.article(SEED, i)
         (new / corpus.article_path(i)).parent.mkdir(parents=True, exist_ok=True)
         (new / corpus.article_path(i)).write_text(text)
@@ -259,8 +270,14 @@ def main() -> None:
     parser.add_argument("what", choices=["pipeline", "alone"])
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--work", type=Path, help="pipeline: keep the index here and reuse it on later runs")
     args = parser.parse_args()
-    if args.what == "pipeline":
+    if args.what == "pipeline" and args.work:
+        args.work.mkdir(parents=True, exist_ok=True)
+        (args.work / "committed").unlink(missing_ok=True)
+        (args.work / "warm").unlink(missing_ok=True)
+        rows = [pipeline(args.chunks, args.work)]
+    elif args.what == "pipeline":
         with tempfile.TemporaryDirectory(prefix="bench-kw-") as tmp:
             rows = [pipeline(args.chunks, Path(tmp))]
     else:
