@@ -52,7 +52,8 @@ def test_articles_that_agree_are_each_cited(tmp_path, embedder):
 
 def test_one_article_is_quoted_without_a_heading(tmp_path, embedder):
     answer = extractive(tmp_path, embedder).ask(QUESTION, [HARBOUR_GAZETTE])
-    assert answer.answer == f"{GAZETTE} [1]".replace("[1]", "[2]")
+    # The asked value first, then the quote it stands in.
+    assert answer.answer == "$150 million [2]. " + f"{GAZETTE} [1]".replace("[1]", "[2]")
 
 
 def test_what_no_article_says_is_still_refused(tmp_path, embedder):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from rag.answering import across
 from rag.answering.citations import MARKER, Checked, CitationChecker, complete_prefix
+from rag.answering.entities import shared_tagger
 from rag.answering.extractive import extractive_answer
 from rag.answering.llm import LLM, local_model_path, resolve_provider
 from rag.answering.prompts import ABSTAIN_TOKEN, JSON_INSTRUCTIONS, JSON_SCHEMA, build_messages
@@ -67,6 +68,7 @@ class Answerer(ABC):
         self.settings = settings
         self.embedder = embedder
         self.checker = CitationChecker(embedder)
+        self.tagger = shared_tagger() if settings.entity_tagger == "spacy" else None
 
     def stream(
         self, question: str, found: SearchResult | Sequence[Passage], *, asked_as: str | None = None, started: float | None = None
@@ -157,7 +159,7 @@ class ExtractiveAnswerer(Answerer):
     provider = "extractive"
 
     def _generate(self, call: _Call) -> Iterator[str | Answer]:
-        result = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked)
+        result = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked, tagger=self.tagger)
         if result.abstained:
             yield self._abstain(call, result.reason)
             return
@@ -183,7 +185,7 @@ class ModelAnswerer(Answerer):
         """A model's answer often stands on one article (a small one's nearly always, measured): what the other
         articles that answer the question report follows it, quoted and attributed as the extractive answerer
         reads them, under "Other articles report differently:" when their values differ from the answer's."""
-        reading = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked)
+        reading = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked, tagger=self.tagger)
         cited = {c.group for c in answer.citations}
         by_n = {p.n: p for p in call.passages}
         others: dict[str, across.Reading] = {}

@@ -63,6 +63,11 @@ SECOND_WITHIN = 0.9  # a second, independent sentence joins when it scores this 
 # above on its own; so many articles at most.
 MAX_ARTICLES = 3
 MAX_SENTENCES = 3  # sentences from one point, or in all (list items aside)
+# A sentence naming a value of the asked kind (a place for "Which country...", an organisation for "Which
+# company...": `questions.answer_types`) that the question does not name scores this much higher: it holds
+# what is asked, evidence the words alone miss. The best TYPED_POOL sentences are tagged.
+TYPE_BONUS = 0.1
+TYPED_POOL = 15
 
 def _question_names(question: str) -> list[str]:
     """Capitalised words and numbers the evidence should mention ("Avocado", "2022")."""
@@ -102,6 +107,11 @@ class Scored:
     score: float
     coverage: float
     similarity: float
+    span: str = ""  # the value of the asked kind the sentence names (`_by_type`)
+
+    @property
+    def rank_score(self) -> float:
+        return self.score + (TYPE_BONUS if self.span else 0.0)
 
 
 def _embed(embedder, texts: list[str]) -> np.ndarray | None:
@@ -203,12 +213,27 @@ def _abstain(reason: str, score: float = 0.0, coverage: float = 0.0, similarity:
     return ExtractiveResult("", True, [], score, coverage, similarity, reason)
 
 
-def extractive_answer(question: str, passages: list[Passage], embedder, asked: Asked | None = None) -> ExtractiveResult:
+def _by_type(question: str, ranking: _Ranking, asked: Asked, tagger) -> None:
+    """Marks the best sentences that name a value of the asked kind the question does not, and re-ranks."""
+    if not asked.types or tagger is None or not ranking.scored:
+        return
+    pool = ranking.scored[:TYPED_POOL]
+    asked_text = question.lower()
+    for cand, ents in zip(pool, tagger.tag([c.unit.text for c in pool])):
+        spans = [text for label, text in ents if label in asked.types and not tx.mentions(asked_text, text.lower())]
+        cand.span = spans[0] if spans else ""
+    ranking.scored.sort(key=lambda x: (-x.rank_score, x.unit.rank, x.unit.start))
+
+
+def extractive_answer(
+    question: str, passages: list[Passage], embedder, asked: Asked | None = None, tagger=None
+) -> ExtractiveResult:
     """Quote the passage sentences that answer `question`, or abstain.
 
     `embedder` has `.embed(list[str]) -> ndarray` (MiniLMEmbedding) or is any
     llama-index embedding; None scores by term coverage alone. `asked`: what the
-    question asks for, when the caller has read it already.
+    question asks for, when the caller has read it already. `tagger`: an
+    `entities.EntityTagger`, to prefer sentences naming a value of the asked kind.
     """
     if not passages or not question.strip():
         return _abstain("no passages or an empty question")
@@ -221,6 +246,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
     asked = asked or Asked.of(question)
     if asked.author:
         return _byline_answer(question, passages, ranking)
+    _by_type(question, ranking, asked, tagger)
 
     def fits(group: list[Unit]) -> bool:
         return asked.held_by([u.text for u in group])
@@ -238,7 +264,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
     # A second, independent sentence of the same article when it scores nearly as well (another article's
     # is attributed to it: `_other_articles`).
     for cand in ranking.scored:
-        if cand.score < SECOND_WITHIN * best.score:
+        if cand.rank_score < SECOND_WITHIN * best.rank_score:
             break
         if cand.unit.passage.source != best.unit.passage.source:
             continue
@@ -255,8 +281,8 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
     chosen = [u for g in groups for u in g]
     missing = _missing(question, chosen)
     reason = ""
-    if best.score < MIN_COMBINED:
-        reason = f"best sentence scores {best.score:.2f} < {MIN_COMBINED}"
+    if best.rank_score < MIN_COMBINED:
+        reason = f"best sentence scores {best.rank_score:.2f} < {MIN_COMBINED}"
     elif ranking.has_embeddings and best.similarity < MIN_SIMILARITY:
         reason = f"best sentence similarity {best.similarity:.2f} < {MIN_SIMILARITY}"
     elif coverage < MIN_COVERAGE:
@@ -264,8 +290,9 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
     elif missing:
         reason = "the passages do not mention " + ", ".join(missing)
     if reason:
-        return _abstain(reason, best.score, coverage, best.similarity)
-    text = compose(groups)
+        return _abstain(reason, best.rank_score, coverage, best.similarity)
+    # The asked value first ("Glasgow [1]."), then the quote it stands in.
+    text = f"{best.span} [{best.unit.passage.n}]. {compose(groups)}" if best.span else compose(groups)
     others = _other_articles(question, ranking, best, fits)
     if others:
         # Several articles bear on it: each says its piece, attributed ("Reports differ:" when their values do).
@@ -273,7 +300,7 @@ def extractive_answer(question: str, passages: list[Passage], embedder, asked: A
         chosen = [u for g in readings for u in g]
         text = across.compose([across.Reading(g[0].passage, [(u.text, u.passage.n) for u in g]) for g in readings], asked)
     sentences = [(u.text, u.passage.n, u.passage.start + u.start, u.passage.start + u.end) for u in chosen]
-    return ExtractiveResult(text, False, sentences, best.score, coverage, best.similarity)
+    return ExtractiveResult(text, False, sentences, best.rank_score, coverage, best.similarity)
 
 
 def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> list[list[Unit]]:
@@ -282,9 +309,9 @@ def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> lis
     picked = {best.unit.passage.group}
     out: list[list[Unit]] = []
     for cand in ranking.scored:
-        if cand.score < MIN_COMBINED or len(out) + 1 >= MAX_ARTICLES:
+        if len(out) + 1 >= MAX_ARTICLES:
             break
-        if cand.unit.passage.group in picked or (ranking.has_embeddings and cand.similarity < MIN_SIMILARITY):
+        if cand.score < MIN_COMBINED or cand.unit.passage.group in picked or (ranking.has_embeddings and cand.similarity < MIN_SIMILARITY):
             continue
         group = point(cand.unit, ranking.by_passage)
         # The question's rare terms are established by the best answer: another article may say it in other words

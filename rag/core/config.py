@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     # cross-encoder behind a /rerank endpoint (`rerank` below).
     reranker: Literal["none", "terms", "window", "server"] = "window"
     rerank_candidates: int = Field(30, ge=1, le=200)
+    # Named entities for the extractive reader's answer types (rag/answering/entities.py); "none" reads without.
+    entity_tagger: Literal["spacy", "none"] = "spacy"
     max_file_mb: float = Field(20.0, gt=0)
     max_question_chars: int = Field(4000, ge=10)
     # The HTTP API's key (`rag api`); never sent anywhere, never used for a model server.

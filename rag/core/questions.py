@@ -87,6 +87,56 @@ def _counts(text: str, nouns: set[str], skip: set[str]) -> bool:
     return False
 
 
+# What kind of named thing answers a question, as OntoNotes entity labels (spaCy's): from the question word,
+# or the noun after "which"/"what". Plain English word lists, not fitted to any question set.
+_PLACE = frozenset({"GPE", "LOC", "FAC"})
+_TYPE_NOUNS: list[tuple[frozenset[str], frozenset[str]]] = [
+    (_PLACE, frozenset("country countries nation nations city cities state states province region capital town "
+                       "village island continent county place location venue stadium airport port".split())),
+    (frozenset({"ORG"}), frozenset("company companies firm firms corporation business chain retailer brand "
+                                   "bank network app platform startup maker manufacturer airline carrier team "
+                                   "club party agency organization organisation group union university school "
+                                   "college court newspaper outlet publication studio label league "
+                                   "automaker carmaker developer".split())),
+    (frozenset({"PERSON"}), frozenset("person people man woman actor actress singer rapper artist star player "
+                                      "athlete author writer director leader politician president senator "
+                                      "governor minister ceo founder judge coach candidate official celebrity "
+                                      "musician host pope king queen prince".split())),
+    (frozenset({"NORP"}), frozenset("nationality religion".split())),
+    (frozenset({"WORK_OF_ART"}), frozenset("movie film show series song album book novel game title "
+                                           "franchise sequel".split())),
+    (frozenset({"EVENT", "DATE"}), frozenset("holiday festival tournament championship event".split())),
+    (frozenset({"PRODUCT"}), frozenset("product device phone car vehicle model drug vaccine".split())),
+]
+_WHICH_NOUN = re.compile(r"\b(?:which|what)\b((?:\s+[\w'’-]+){1,4})", re.IGNORECASE)
+# "Who is Nat Friedman?" asks for a description of the person named, not for a name.
+_WHO_IS_NAMED = re.compile(r"^\s*(?i:who\s+(?:is|was|are|were))\s+[A-Z]")
+_TYPE_Q = [
+    (re.compile(r"^\s*(?:who|whom|whose)\b", re.IGNORECASE), frozenset({"PERSON", "ORG", "NORP", "GPE"})),
+    (re.compile(r"^\s*where\b", re.IGNORECASE), _PLACE),
+    (re.compile(r"\bhow\s+much\b.*\b(?:cost|pay|paid|spend\w*|spent|worth|price|raise|raised|fine|fined)\b|"
+                r"\b(?:price|cost|salary|revenue|valuation|budget|profit)\b", re.IGNORECASE), frozenset({"MONEY"})),
+    (re.compile(r"\b(?:percentage|percent|per\s+cent)\b", re.IGNORECASE), frozenset({"PERCENT"})),
+    (re.compile(r"\bhow\s+many\b", re.IGNORECASE), frozenset({"CARDINAL", "QUANTITY", "MONEY"})),
+    (_TIME_Q, frozenset({"DATE", "TIME"})),
+]
+
+
+def answer_types(question: str) -> frozenset[str]:
+    """The entity labels an answer to the question would carry (empty when it asks for no named thing:
+    "Why ...?", "What happened ...?")."""
+    if _WHO_IS_NAMED.match(question):
+        return frozenset()
+    for pattern, labels in _TYPE_Q:
+        if pattern.search(question):
+            return labels
+    for m in _WHICH_NOUN.finditer(question):
+        for noun in m.group(1).lower().split():
+            for labels, nouns in _TYPE_NOUNS:
+                if noun in nouns or (noun.endswith("s") and noun[:-1] in nouns):
+                    return labels
+    return frozenset()
+
 @dataclass
 class Asked:
     """What kind of thing a question asks for (a quantity, a date, a height, a name) and whether a text
@@ -100,6 +150,7 @@ class Asked:
     author: bool  # who wrote an article: the one question a byline answers
     question_numbers: set[str]
     question_words: set[str]
+    types: frozenset[str] = frozenset()  # entity labels of the asked value (`answer_types`)
 
     @classmethod
     def of(cls, question: str, strict: bool = True) -> Asked:
@@ -110,7 +161,8 @@ class Asked:
         counted = set(tx.terms(" ".join(w for w in how_many.groups() if w))) if how_many else set()
         name = strict and bool(_NAME_Q.search(question)) and not (number or time or measure)
         author = bool(AUTHOR_Q.search(question))
-        return cls(number, time, measure, counted, name, author, tx.numbers(question), set(tx.words(question)))
+        words = set(tx.words(question))
+        return cls(number, time, measure, counted, name, author, tx.numbers(question), words, answer_types(question))
 
     @property
     def what(self) -> str | None:

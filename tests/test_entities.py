@@ -1,0 +1,83 @@
+"""Answer types: what kind of named thing a question asks for, and the extractive reader preferring the
+sentence that names one (spaCy's real small English pipeline, no fake)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answering.entities import shared_tagger
+from rag.answering.extractive import extractive_answer
+from rag.core.models import Passage
+from rag.core.questions import answer_types
+
+
+@pytest.mark.parametrize(
+    ("question", "labels"),
+    [
+        ("Which country declared a state of emergency?", {"GPE", "LOC", "FAC"}),
+        ("Which of the following companies cut its prices?", {"ORG"}),
+        ("In which city did the clinic open?", {"GPE", "LOC", "FAC"}),
+        ("Who did the board appoint as chief executive?", {"PERSON", "ORG", "NORP", "GPE"}),
+        ("How much did the deal cost?", {"MONEY"}),
+        ("What percentage of voters backed it?", {"PERCENT"}),
+        ("When did the strike end?", {"DATE", "TIME"}),
+        ("Which film won the top prize?", {"WORK_OF_ART"}),
+        # A description of the person named, a reason, an event: no entity type answers these.
+        ("Who is Nat Friedman?", set()),
+        ("Why did the talks fail?", set()),
+        ("What went wrong with the launch?", set()),
+    ],
+)
+def test_answer_types(question, labels):
+    assert answer_types(question) == labels
+
+
+def test_tagger_finds_places_people_and_money():
+    tagger = shared_tagger()
+    assert tagger.available
+    (ents,) = tagger.tag(["Maria Lopez moved the company to Paris after a $40 million deal with Google."])
+    labels = {label for label, _ in ents}
+    assert {"PERSON", "GPE", "MONEY", "ORG"} <= labels, ents
+    assert [text for _, text in ents][:2] == ["Maria Lopez", "Paris"]  # in the order they occur
+
+
+ARTICLE = (
+    "The UK's first supervised drug consumption room opened this week after years of argument over the policy.\n"
+    "The drug consumption room in Glasgow, Scotland, opened its doors to clients on Monday, staff said.\n"
+    "Ministers had long resisted the idea, citing the law on controlled substances.\n"
+    "Charities welcomed the decision and called for more funding for addiction services.\n"
+    "Police said they would not prosecute clients using the facility for possession.\n"
+    "Critics warned that the scheme could draw dealers to the surrounding streets.\n"
+)
+
+
+def _passages() -> list[Passage]:
+    return [Passage(n=1, chunk_id="c1", source="a.txt", title="Health desk", text=ARTICLE, start=0, end=len(ARTICLE), score=1.0)]
+
+
+def test_the_asked_value_leads_the_answer(embedder):
+    question = "In which city did the UK's first drug consumption room open?"
+    plain = extractive_answer(question, _passages(), embedder)
+    typed = extractive_answer(question, _passages(), embedder, tagger=shared_tagger())
+    quote = "The drug consumption room in Glasgow, Scotland, opened its doors to clients on Monday, staff said. [1]"
+    assert not plain.abstained and plain.answer.startswith(quote), plain.answer
+    # With types, the city named comes first, then the quote it stands in.
+    assert not typed.abstained, typed.reason
+    assert typed.answer == f"Glasgow [1]. {quote}", typed.answer
+
+
+def test_a_name_of_the_asked_kind_does_not_answer_an_unrelated_question(embedder):
+    # Glasgow is a city, but the passage says nothing about a stadium: still no answer.
+    result = extractive_answer("Which city will host the new national football stadium?", _passages(), embedder, tagger=shared_tagger())
+    assert result.abstained, result.answer
+
+
+def test_the_citation_checker_keeps_the_lead(embedder):
+    from rag import Settings
+    from rag.answering.answerer import build_answerer
+    from rag.core.config import LLMSettings
+
+    answerer = build_answerer(Settings(llm=LLMSettings(provider="extractive")), embedder)
+    answer = answerer.ask("In which city did the UK's first drug consumption room open?", _passages())
+    assert answer.answer.startswith("Glasgow [1]. The drug consumption room in Glasgow"), answer.answer
+    assert [c.n for c in answer.citations] == [1] and not answer.warnings
