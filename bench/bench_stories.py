@@ -1,6 +1,7 @@
 """Where to set the near-duplicate threshold: MinHash Jaccard of edited copies vs distinct real articles.
 
     python bench/bench_stories.py [--corpus DIR]...   # default: seeds/ (add the RealTime QA slice's corpus)
+    python bench/bench_stories.py --groups --corpus DIR  # the story groups ingest would form, largest first
 
 Copies: each article with a new headline and a share of its sentences reworded (every third word
 of a sentence replaced), and with its last paragraphs cut, as syndicated wire copies are. Distinct: every
@@ -23,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from rag.ingest.stories import THRESHOLD, signature  # noqa: E402
+from rag.ingest.stories import THRESHOLD, Stories, signature  # noqa: E402
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -46,6 +47,7 @@ def cut(text: str, share: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, action="append", default=[])
+    parser.add_argument("--groups", action="store_true", help="print the story groups ingest forms (titles: first lines)")
     args = parser.parse_args()
     folders = args.corpus or [REPO / "seeds"]
     files = [p for f in folders for p in sorted(f.rglob("*")) if p.is_file() and p.suffix in (".txt", ".md", ".html", ".htm")]
@@ -53,6 +55,9 @@ def main() -> None:
     texts = {k: v for k, v in texts.items() if len(v.split()) >= 80}
     print(f"{len(texts)} articles (>= 80 words) from {', '.join(map(str, folders))}; threshold now {THRESHOLD}")
     sigs = {k: signature(v) for k, v in texts.items()}
+    if args.groups:
+        groups(texts, sigs)
+        return
     rng = random.Random(0)
     sample = rng.sample(sorted(texts), min(200, len(texts)))
     print("\nedited copies vs their original (min / median over the articles):")
@@ -75,6 +80,17 @@ def main() -> None:
           f"max {scores.max():.3f}; at or above the threshold: {(scores >= THRESHOLD).sum()}")
     for s, a, b in sorted(pairs, reverse=True)[:8]:
         print(f"  {s:.2f}  {Path(a).name[:50]}  ~  {Path(b).name[:50]}")
+
+
+def groups(texts: dict[str, str], sigs: dict) -> None:
+    """Each article assigned to a story as ingest does (`Stories.assign`, in file order)."""
+    stories, members = Stories([]), {}
+    for name in sorted(texts):
+        members.setdefault(stories.assign(name, sigs[name]), []).append(name)
+    shared = sorted((m for m in members.values() if len(m) > 1), key=len, reverse=True)
+    print(f"{len(members)} stories; {len(shared)} hold two or more articles ({sum(map(len, shared))} articles)")
+    for m in shared[:10]:
+        print(f"  {len(m)}: " + " | ".join(dict.fromkeys(texts[n].partition("\n")[0][:70] for n in m)))
 
 
 if __name__ == "__main__":
