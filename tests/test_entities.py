@@ -81,3 +81,38 @@ def test_the_citation_checker_keeps_the_lead(embedder):
     answer = answerer.ask("In which city did the UK's first drug consumption room open?", _passages())
     assert answer.answer.startswith("Glasgow [1]. The drug consumption room in Glasgow"), answer.answer
     assert [c.n for c in answer.citations] == [1] and not answer.warnings
+
+
+RETAIL = (
+    "Coffee giant Starbucks is ending its open-door policy, so only paying customers may now use its restrooms.\n"
+    "Guests will have to buy something before they sit in its cafes, the company said on Monday.\n"
+    "The rule reverses a 2018 decision made after two Black men were arrested at a Philadelphia store.\n"
+    "Its competitors such as Dunkin and Tim Hortons have not announced similar changes, analysts noted.\n"
+)
+
+
+def _retail() -> list[Passage]:
+    return [Passage(n=1, chunk_id="r1", source="r.txt", title="Retail desk", text=RETAIL, start=0, end=len(RETAIL), score=1.0)]
+
+
+def test_a_close_paraphrase_naming_the_asked_value_answers_a_wordy_question(embedder):
+    # Quiz-style: the question's framing ("lets anyone", "without making a purchase") is not in the sentence,
+    # so the word bars alone abstain; the sentence names a chain and says the same in other words.
+    question = "Which chain is ending a policy that lets anyone use its restrooms without making a purchase?"
+    plain = extractive_answer(question, _retail(), embedder)
+    typed = extractive_answer(question, _retail(), embedder, tagger=shared_tagger())
+    assert plain.abstained, plain.answer
+    assert not typed.abstained, typed.reason
+    assert typed.value == "Starbucks" and typed.answer.startswith("Starbucks [1]. "), typed.answer
+
+
+def test_a_value_the_question_names_is_not_its_answer(embedder):
+    # The tagger reads "Dunkin" as a person: a name the question holds is what it is about, not its answer.
+    from rag.answering.extractive import _by_type, rank_sentences
+    from rag.core.questions import Asked
+
+    question = "Who competes with Dunkin on coffee?"
+    ranking = rank_sentences(question, _retail(), embedder)
+    _by_type(question, ranking, Asked.of(question), shared_tagger())
+    rival = next(c for c in ranking.scored if "Dunkin" in c.unit.text)
+    assert rival.span == "Tim Hortons", rival.span

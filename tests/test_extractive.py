@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.answering.entities import shared_tagger
 from rag.answering.extractive import ExtractiveResult, extractive_answer
 from rag.core.models import Passage
 from rag.core.questions import Asked, is_byline
@@ -142,6 +143,10 @@ def check_well_formed(result: ExtractiveResult, passages: list[Passage], article
     assert not result.abstained and result.answer and result.sentences
     numbers = {p.n for p in passages}
     answer = result.answer
+    if result.value:  # the asked value first, cited to the sentence it stands in
+        lead = f"{result.value} [{result.sentences[0][1]}]. "
+        assert answer.startswith(lead) and result.value in result.sentences[0][0], answer
+        answer = answer[len(lead) :]
     # Several articles: a head line, then one "- <outlet or title> (<date>): quotes" line per article.
     across = re.match(r"(?:Reports differ|(?:Two|Three) articles (?:report|bear on) this):\n", answer)
     if across:
@@ -295,8 +300,10 @@ def no_dotenv(monkeypatch, tmp_path):
 
 
 def ask(assistant, question: str) -> ExtractiveResult:
+    """As users get it: with the default entity tagger (answer types re-rank, and must not lift a sentence
+    over the answer bars: "When was Scale AI founded?" is not answered by a sentence that says "In June")."""
     passages = assistant.search(question).passages
-    result = extractive_answer(question, passages, assistant.embedder)
+    result = extractive_answer(question, passages, assistant.embedder, Asked.of(question), shared_tagger())
     if not result.abstained:
         check_well_formed(result, passages, assistant.article_text)
     return result

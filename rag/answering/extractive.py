@@ -65,7 +65,8 @@ MAX_ARTICLES = 3
 MAX_SENTENCES = 3  # sentences from one point, or in all (list items aside)
 # A sentence naming a value of the asked kind (a place for "Which country...", an organisation for "Which
 # company...": `questions.answer_types`) that the question does not name scores this much higher: it holds
-# what is asked, evidence the words alone miss. The best TYPED_POOL sentences are tagged.
+# what is asked, evidence the words alone miss; this ranks, the answer bars read the plain score. The best
+# TYPED_POOL sentences are tagged.
 TYPE_BONUS = 0.1
 TYPED_POOL = 15
 
@@ -99,6 +100,7 @@ class ExtractiveResult:
     coverage: float = 0.0  # weighted share of the question's terms in the answer's main sentence(s)
     similarity: float = 0.0  # embedding cosine of question and best sentence
     reason: str = ""  # why it abstained
+    value: str = ""  # the value of the asked kind the answer leads with ("Glasgow [1]. <quote> [1]"), if any
 
 
 @dataclass
@@ -218,10 +220,13 @@ def _by_type(question: str, ranking: _Ranking, asked: Asked, tagger) -> None:
     if not asked.types or tagger is None or not ranking.scored:
         return
     pool = ranking.scored[:TYPED_POOL]
-    asked_text = question.lower()
+    asked_terms = set(ranking.question_terms)
+    texts = [p[0].passage.text.lower() for p in ranking.by_passage.values() if p]
     for cand, ents in zip(pool, tagger.tag([c.unit.text for c in pool])):
-        spans = [text for label, text in ents if label in asked.types and not tx.mentions(asked_text, text.lower())]
-        cand.span = spans[0] if spans else ""
+        # "Mercor and Surge" does not answer "Who founded Mercor?", nor "this week" "When ... this week?".
+        spans = [text for label, text in ents if label in asked.types and not asked_terms & set(tx.terms(text))]
+        # Of several, the one most of the passages name: an answer recurs across reports, a passing mention less.
+        cand.span = max(spans, key=lambda v: sum(tx.mentions(t, v.lower()) for t in texts), default="")
     ranking.scored.sort(key=lambda x: (-x.rank_score, x.unit.rank, x.unit.start))
 
 
@@ -281,26 +286,32 @@ def extractive_answer(
     chosen = [u for g in groups for u in g]
     missing = _missing(question, chosen)
     reason = ""
-    if best.rank_score < MIN_COMBINED:
-        reason = f"best sentence scores {best.rank_score:.2f} < {MIN_COMBINED}"
+    # A sentence naming a value of the asked kind that says what the question says in other words (as
+    # close as the checker asks of a paraphrase) answers it though it repeats few of its words: news quiz
+    # questions carry context ("this week", "according to a new report") the answer sentence does not.
+    typed = bool(best.span) and ranking.has_embeddings and best.similarity >= SEMANTIC_SUPPORT
+    if best.score < MIN_COMBINED and not typed:
+        reason = f"best sentence scores {best.score:.2f} < {MIN_COMBINED}"
     elif ranking.has_embeddings and best.similarity < MIN_SIMILARITY:
         reason = f"best sentence similarity {best.similarity:.2f} < {MIN_SIMILARITY}"
-    elif coverage < MIN_COVERAGE:
+    elif coverage < MIN_COVERAGE and not typed:
         reason = f"the answer holds {coverage:.0%} of the question's terms (weighted) < {MIN_COVERAGE:.0%}"
     elif missing:
         reason = "the passages do not mention " + ", ".join(missing)
     if reason:
-        return _abstain(reason, best.rank_score, coverage, best.similarity)
+        return _abstain(reason, best.score, coverage, best.similarity)
     # The asked value first ("Glasgow [1]."), then the quote it stands in.
     text = f"{best.span} [{best.unit.passage.n}]. {compose(groups)}" if best.span else compose(groups)
+    value = best.span
     others = _other_articles(question, ranking, best, fits)
     if others:
+        value = ""
         # Several articles bear on it: each says its piece, attributed ("Reports differ:" when their values do).
         readings = [groups[0], *others]
         chosen = [u for g in readings for u in g]
         text = across.compose([across.Reading(g[0].passage, [(u.text, u.passage.n) for u in g]) for g in readings], asked)
     sentences = [(u.text, u.passage.n, u.passage.start + u.start, u.passage.start + u.end) for u in chosen]
-    return ExtractiveResult(text, False, sentences, best.rank_score, coverage, best.similarity)
+    return ExtractiveResult(text, False, sentences, best.score, coverage, best.similarity, value=value)
 
 
 def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> list[list[Unit]]:
