@@ -451,3 +451,14 @@ def test_questions_that_several_seed_articles_answer(seeded):
         if len({c.source for c in answer.citations}) > 1:
             assert answer.answer.count("\n- ") == len({c.source for c in answer.citations}), answer.answer
     assert len(complete) >= 3, complete
+
+
+def test_names_match_however_they_are_spelt():
+    # "US" is "U.S." in the article, "Guantánamo" "Guantanamo", and "YouTube-famous" names YouTube.
+    from rag.answering.extractive import _missing
+    from rag.answering.sentences import read_units
+
+    text = "The U.S. moved 11 detainees from Guantanamo Bay to Oman, a YouTube video showed."
+    units = read_units(chunks(text, [])[0], 0)
+    assert _missing("Which country did the US send Guantánamo Bay detainees to, in a YouTube-famous clip?", units) == []
+    assert _missing("Which country did the UK send Yemeni detainees to?", units) == ["uk", "yemeni"]

@@ -72,7 +72,8 @@ TYPED_POOL = 15
 
 def _question_names(question: str) -> list[str]:
     """Capitalised words and numbers the evidence should mention ("Avocado", "2022")."""
-    words = re.findall(r"[A-Za-z0-9][\w’'&.-]*", question)
+    # Parts of a compound count on their own ("YouTube-famous": YouTube).
+    words = re.findall(r"[A-Za-z0-9][\w’'&.]*", question)
     if sum(w[0].isupper() for w in words) > len(words) / 2:
         words = [w for w in words if not w.isalpha()]  # Title Case Or SHOUTED: capitals say nothing
     out = []
@@ -341,8 +342,8 @@ def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> lis
 def _missing(question: str, units: list[Unit]) -> list[str]:
     """The question's names and numbers ("Avocado", "2022") that the units' articles do not mention."""
     # A passage is a window of its article; the article's title is part of what it says.
-    evidence = " ".join(dict.fromkeys(f"{u.passage.title}\n{u.passage.text}" for u in units)).lower()
-    return [w for w in _question_names(question) if not tx.mentions(evidence, w)]
+    evidence = tx.fold(" ".join(dict.fromkeys(f"{u.passage.title}\n{u.passage.text}" for u in units)))
+    return [w for w in _question_names(question) if not tx.mentions(evidence, tx.fold(w))]
 
 
 # --- who wrote it ---

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from urllib.parse import urlsplit
 
 # --- sentence splitting ---
@@ -171,6 +172,17 @@ def numbers(text: str) -> set[str]:
     """Numbers in `text`, as digits or number words."""
     found = words(text)
     return {w for w in found if any(c.isdigit() for c in w)} | {w for w in found if w in NUMBER_WORDS}
+
+
+_DOTTED = re.compile(r"(?<![\w.])(?:[a-z]\.){2,}")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents or abbreviation dots, so a name matches however it is spelt: "Guantánamo"
+    and "Guantanamo", "U.S." and "US"."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
 
 
 def mentions(text: str, name: str) -> bool:
