@@ -280,13 +280,16 @@ class Assistant:
             yield from self.answerer.refuse(question, _empty_scope(sources, since, until), started)
             return
         from rag.answering.followup import condense
+        from rag.retrieval.evidence import Evidence
 
         # Spans that are not current across the yields: the caller runs its own code between them.
         ask = tracing.start("ask", provider=self.answerer.provider, follow_up=bool(history))
         try:
             with tracing.within(ask):
                 standalone = condense(question, Conversation.of(history), self.llm)
-                found = self.retriever.search(standalone, top_k, scope, mode)
+                evidence = Evidence(standalone)
+                self.answerer.expect(evidence.asked)  # e.g. the entity tagger loads while retrieval runs
+                found = self.retriever.search(standalone, top_k, scope, mode, evidence)
             generate = tracing.start("generate", parent=ask)
             try:
                 events = self.answerer.stream(standalone, found, asked_as=question, started=started)

@@ -35,10 +35,40 @@ def test_answer_types(question, labels):
 def test_tagger_finds_places_people_and_money():
     tagger = shared_tagger()
     assert tagger.available
-    (ents,) = tagger.tag(["Maria Lopez moved the company to Paris after a $40 million deal with Google."])
+    sentence = "Maria Lopez moved the company to Paris after a $40 million deal with Google."
+    (ents,) = tagger.tag([sentence], frozenset({"PERSON", "GPE", "ORG", "MONEY"}))
     labels = {label for label, _ in ents}
     assert {"PERSON", "GPE", "MONEY", "ORG"} <= labels, ents
     assert [text for _, text in ents][:2] == ["Maria Lopez", "Paris"]  # in the order they occur
+    (places,) = tagger.tag(["Maria Lopez moved the company to Paris."], frozenset({"GPE"}))
+    assert places == (("GPE", "Paris"),)  # only the kinds asked for
+
+
+def test_figures_are_found_by_pattern_without_loading_the_model():
+    from rag.answering.entities import EntityTagger
+
+    tagger = EntityTagger()
+    text = "Meta paid more than $14 billion for a 49 percent stake, cut 600 jobs in 2025 and hired three."
+    (figures,) = tagger.tag([text], frozenset({"MONEY", "PERCENT", "CARDINAL"}))
+    assert figures == (("MONEY", "$14 billion"), ("PERCENT", "49 percent"), ("CARDINAL", "600"), ("CARDINAL", "three"))
+    (money,) = tagger.tag(["It cost US$2.5m, or 30% more."], frozenset({"MONEY"}))
+    assert money == (("MONEY", "US$2.5m"),)
+    assert not tagger.started  # amounts, percentages and counts need no model: a "How much" question loads nothing
+
+
+def test_a_question_asking_for_a_name_starts_the_model_before_retrieval():
+    from rag import Settings
+    from rag.answering.answerer import build_answerer
+    from rag.answering.entities import EntityTagger
+    from rag.core.config import LLMSettings
+    from rag.core.questions import Asked
+
+    answerer = build_answerer(Settings(llm=LLMSettings(provider="extractive")))
+    answerer.tagger = EntityTagger()
+    answerer.expect(Asked.of("How much did Meta pay for its stake?"))
+    assert not answerer.tagger.started
+    answerer.expect(Asked.of("Which company did Jennifer Newstead join?"))
+    assert answerer.tagger.started and answerer.tagger.available
 
 
 ARTICLE = (

@@ -70,6 +70,12 @@ class Answerer(ABC):
         self.checker = CitationChecker(embedder)
         self.tagger = shared_tagger() if settings.entity_tagger == "spacy" else None
 
+    def expect(self, asked: Asked) -> None:
+        """The question is read and retrieval is about to run: start loading what answering it will need
+        (the entity tagger's model, for a question asking for a name, a place or a date)."""
+        if self.tagger is not None and self.tagger.needs_model(asked.types):
+            self.tagger.start()
+
     def stream(
         self, question: str, found: SearchResult | Sequence[Passage], *, asked_as: str | None = None, started: float | None = None
     ) -> Iterator[StreamEvent]:

@@ -224,9 +224,9 @@ def _by_type(question: str, ranking: _Ranking, asked: Asked, tagger) -> None:
     pool = ranking.scored[:TYPED_POOL]
     asked_terms = set(ranking.question_terms)
     texts = [p[0].passage.text.lower() for p in ranking.by_passage.values() if p]
-    for cand, ents in zip(pool, tagger.tag([c.unit.text for c in pool])):
+    for cand, ents in zip(pool, tagger.tag([c.unit.text for c in pool], asked.types)):
         # "Mercor and Surge" does not answer "Who founded Mercor?", nor "this week" "When ... this week?".
-        spans = [text for label, text in ents if label in asked.types and not asked_terms & set(tx.terms(text))]
+        spans = [text for _, text in ents if not asked_terms & set(tx.terms(text))]
         # Of several, the one most of the passages name: an answer recurs across reports, a passing mention less.
         cand.span = max(spans, key=lambda v: sum(tx.mentions(t, v.lower()) for t in texts), default="")
     ranking.scored.sort(key=lambda x: (-x.rank_score, x.unit.rank, x.unit.start))
