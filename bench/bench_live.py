@@ -32,6 +32,12 @@ def main() -> None:
     parser.add_argument("--answerer", choices=["extractive", "local"], default="extractive")
     args = parser.parse_args()
     env = {"LLM_PROVIDER": args.answerer}
+    if args.answerer == "local":
+        # The processes run on a fresh data dir: point them at the model this checkout installed.
+        from rag import Settings
+        from rag.assistant import local_model_file
+
+        env["LOCAL_MODEL_PATH"] = str(Settings().llm.local_model_path or local_model_file(Settings()))
     with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
         result = run(Path(tmp), args.clients, args.seconds, args.rate, env=env, timeout_s=900,
                      log=lambda line: print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True))
