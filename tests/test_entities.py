@@ -81,8 +81,9 @@ ARTICLE = (
 )
 
 
-def _passages() -> list[Passage]:
-    return [Passage(n=1, chunk_id="c1", source="a.txt", title="Health desk", text=ARTICLE, start=0, end=len(ARTICLE), score=1.0)]
+def _passages(text: str = ARTICLE) -> list[Passage]:
+    """One passage: the whole article."""
+    return [Passage(n=1, chunk_id="c1", source="a.txt", title="News desk", text=text, start=0, end=len(text), score=1.0)]
 
 
 def test_the_asked_value_leads_the_answer(embedder):
@@ -121,16 +122,12 @@ RETAIL = (
 )
 
 
-def _retail() -> list[Passage]:
-    return [Passage(n=1, chunk_id="r1", source="r.txt", title="Retail desk", text=RETAIL, start=0, end=len(RETAIL), score=1.0)]
-
-
 def test_a_close_paraphrase_naming_the_asked_value_answers_a_wordy_question(embedder):
     # Quiz-style: the question's framing ("lets anyone", "without making a purchase") is not in the sentence,
     # so the word bars alone abstain; the sentence names a chain and says the same in other words.
     question = "Which chain is ending a policy that lets anyone use its restrooms without making a purchase?"
-    plain = extractive_answer(question, _retail(), embedder)
-    typed = extractive_answer(question, _retail(), embedder, tagger=shared_tagger())
+    plain = extractive_answer(question, _passages(RETAIL), embedder)
+    typed = extractive_answer(question, _passages(RETAIL), embedder, tagger=shared_tagger())
     assert plain.abstained, plain.answer
     assert not typed.abstained, typed.reason
     assert typed.value == "Starbucks" and typed.answer.startswith("Starbucks [1]. "), typed.answer
@@ -142,7 +139,7 @@ def test_a_value_the_question_names_is_not_its_answer(embedder):
     from rag.core.questions import Asked
 
     question = "Who competes with Dunkin on coffee?"
-    ranking = rank_sentences(question, _retail(), embedder)
+    ranking = rank_sentences(question, _passages(RETAIL), embedder)
     _by_type(question, ranking, Asked.of(question), shared_tagger())
     rival = next(c for c in ranking.scored if "Dunkin" in c.unit.text)
     assert rival.span == "Tim Hortons", rival.span
