@@ -37,6 +37,7 @@ from rag.core.models import Article
 from rag.index.keyword import SCHEME, KeywordIndex
 from rag.index.locks import ReopenGate, WriteLock
 from rag.index.sources import NAMING
+from rag.index.view import View, read_view
 
 CORPUS_ID = "__corpus__"
 # Chroma wants a vector on every record; registry records are looked up by id.
@@ -75,7 +76,7 @@ class Store:
                 self._open()
         self._check_embedder()
         self.keywords = KeywordIndex(self._keyword_folder(), settings.write_lock_timeout, self._where)
-        self._view: tuple[str, dict[str, str]] | None = None
+        self._view: View | None = None
         # Corpus versions this Store committed, and the last one it saw (see `_follow`).
         self._own_versions: deque[str] = deque(maxlen=64)
         self._seen_version: str | None = None
@@ -194,21 +195,28 @@ class Store:
     # --- readers -----------------------------------------------------------
 
     def version(self) -> str:
+        return self._stamp()[0]
+
+    def _stamp(self) -> tuple[str, float | None]:
+        """(corpus version, when it was committed: None for an index written before that was recorded)."""
         got = self._guard(lambda: self.registry.get(ids=[CORPUS_ID], include=["metadatas"]))
-        return got["metadatas"][0]["version"] if got["ids"] else ""
+        if not got["ids"]:
+            return "", None
+        meta = got["metadatas"][0]
+        return meta["version"], meta.get("committed_at")
 
     def committed(self) -> tuple[str, dict[str, str]]:
-        """(corpus version, {source: content hash}) of the committed articles, cached per version."""
-        version = self.version()
+        """(corpus version, {source: content hash}) of the committed articles, cached per version and
+        brought up to date from the records committed since (`view.py`)."""
+        version, stamped = self._stamp()
         self._follow(version)
         with self._lock:
-            if self._view and self._view[0] == version:
-                return self._view
-        articles = self.articles()
-        hashes = {a.source: a.content_hash for a in articles}
-        with self._lock:
-            self._view = (version, hashes)
-        return self._view
+            previous = self._view
+        if previous is None or previous.version != version:
+            view = read_view(self.registry, self._guard, CORPUS_ID, version, stamped, previous)
+            with self._lock:
+                self._view = previous = view
+        return previous.version, previous.hashes
 
     def articles(self) -> list[Article]:
         got = self._guard(lambda: self.registry.get(include=["metadatas"]))
@@ -346,7 +354,9 @@ class Store:
     def _bump(self, ids: list[str], metas: list[dict], texts: list[str]) -> None:
         version = uuid.uuid4().hex
         self._own_versions.append(version)
-        stamp = {"version": version, "updated_at": datetime.now(timezone.utc).isoformat(), "naming": NAMING}
+        now = time.time()
+        metas = [{**m, "committed_at": now} for m in metas]  # readers re-read what changed since their view
+        stamp = {"version": version, "updated_at": datetime.now(timezone.utc).isoformat(), "naming": NAMING, "committed_at": now}
         # The keyword index commits first: a committed article's terms are on disk before readers see it.
         # It holds every article of `version` only if it held every article before this write.
         before = self.committed()
