@@ -1,6 +1,6 @@
 """Where answers are lost: retrieval or reading. Per answerer, on a question set:
 
-    python bench/bench_reader.py --slice ../rtqa-dev [--answerers extractive,local] [--limit N] [--top-k 5]
+    python bench/bench_reader.py --slice ../rtqa-dev [--answerers extractive,local] [--limit N] [--top-k 5] [--no-oracle]
     python bench/bench_reader.py --dataset tests/data/seed_dev.jsonl --corpus seeds [--multi tests/data/seed_multi.jsonl]
 
 (c) `context holds`: the share of answerable questions whose retrieved top-k passages contain an accepted
@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--multi", type=Path, help="questions several articles bear on (seed_multi.jsonl format)")
+    parser.add_argument("--no-oracle", action="store_true", help="skip (b): half the time with a slow answerer")
     args = parser.parse_args()
     if args.slice:
         dataset, corpus, home = args.slice / "qa.jsonl", args.slice / "corpus", args.slice / ".bench" / "newsdesk"
@@ -122,7 +123,7 @@ def main() -> None:
             answer = answerer.ask(item.question, retrieved[item.id])
             (real if item.answers else unanswerable).add(item, answer, time.perf_counter() - started)
             print(f"  {name:<10} {item.id:<24} {'ok' if item.right(answer) else '--'} {answer.answer[:100]!r}", file=sys.stderr, flush=True)
-            if item.id in oracle:
+            if item.id in oracle and not args.no_oracle:
                 started = time.perf_counter()
                 ideal.add(item, answerer.ask(item.question, oracle[item.id]), time.perf_counter() - started)
         print(f"{name}:")
