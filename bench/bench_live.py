@@ -37,7 +37,8 @@ def main() -> None:
         from rag import Settings
         from rag.assistant import local_model_file
 
-        env["LOCAL_MODEL_PATH"] = str(Settings().llm.local_model_path or local_model_file(Settings()))
+        settings = Settings()
+        env["LOCAL_MODEL_PATH"] = str(settings.llm.local_model_path or local_model_file(settings))
     with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
         result = run(Path(tmp), args.clients, args.seconds, args.rate, env=env, timeout_s=900,
                      log=lambda line: print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True))

@@ -29,20 +29,21 @@ _PATTERNS = {
         r"(?<![\w.$€£,])" + _NUMBER + r"(?![\w%$])|\b(?:" + "|".join(sorted(tx.NUMBER_WORDS - {"percent"})) + r")\b", re.I
     ),
 }
-_PATTERNS["QUANTITY"] = _PATTERNS["CARDINAL"]
-# The labels found by pattern; a question asking only for these needs no model.
-PATTERN_LABELS = frozenset(_PATTERNS)
+# The labels found by pattern; a question asking only for these needs no model. A QUANTITY ("how many
+# tonnes") is found as the count it holds.
+PATTERN_LABELS = frozenset(_PATTERNS) | {"QUANTITY"}
 
 
 def _by_pattern(text: str, labels: frozenset[str]) -> tuple[tuple[str, str], ...]:
     """(label, text) of the figures of the given kinds, in the order they occur; an amount or a
-    percentage is not also a count ("$40 million" is MONEY only)."""
+    percentage is not also a count ("$40 million" is MONEY only: `_PATTERNS` tries amounts first)."""
+    wanted = (labels | {"CARDINAL"}) if "QUANTITY" in labels else labels
     found: list[tuple[int, int, str]] = []
-    for label in ("MONEY", "PERCENT", "CARDINAL", "QUANTITY"):
-        if label not in labels:
+    for label, pattern in _PATTERNS.items():
+        if label not in wanted:
             continue
-        for m in _PATTERNS[label].finditer(text):
-            if label in ("CARDINAL", "QUANTITY") and re.fullmatch(r"(?:19|20)\d\d", m.group(0)):
+        for m in pattern.finditer(text):
+            if label == "CARDINAL" and re.fullmatch(r"(?:19|20)\d\d", m.group(0)):
                 continue  # a year is a date, not a count
             if not any(s < m.end() and m.start() < e for s, e, _ in found):
                 found.append((m.start(), m.end(), label))

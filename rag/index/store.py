@@ -356,7 +356,7 @@ class Store:
         self._own_versions.append(version)
         now = time.time()
         metas = [{**m, "committed_at": now} for m in metas]  # readers re-read what changed since their view
-        stamp = {"version": version, "updated_at": datetime.now(timezone.utc).isoformat(), "naming": NAMING, "committed_at": now}
+        stamp = {"version": version, "updated_at": datetime.fromtimestamp(now, timezone.utc).isoformat(), "naming": NAMING, "committed_at": now}
         # The keyword index commits first: a committed article's terms are on disk before readers see it.
         # It holds every article of `version` only if it held every article before this write.
         before = self.committed()

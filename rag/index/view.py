@@ -27,15 +27,19 @@ class View:
 
 def read_view(registry: Any, guard: Callable, corpus_id: str, version: str, stamped: float | None, previous: View | None) -> View:
     """The view at `version` (whose stamp says `stamped`), from `previous` when it can be."""
-    if previous is None or previous.since is None or stamped is None:
+
+    def whole() -> View:
         return View(version, _hashes(guard(lambda: registry.get(include=["metadatas"])), corpus_id), stamped)
+
+    if previous is None or previous.since is None or stamped is None:
+        return whole()
     since = previous.since - MARGIN_S
     changed = guard(lambda: registry.get(where={"committed_at": {"$gt": since}}, include=["metadatas"]))
     ids = set(guard(lambda: registry.get(include=[]))["ids"]) - {corpus_id}
     hashes = {source: h for source, h in previous.hashes.items() if source in ids}
     hashes.update(_hashes(changed, corpus_id))
     if hashes.keys() != ids:  # a record this view never saw and the margin does not reach: read it all
-        return View(version, _hashes(guard(lambda: registry.get(include=["metadatas"])), corpus_id), stamped)
+        return whole()
     return View(version, hashes, stamped)
 
 
