@@ -53,6 +53,8 @@ def test_figures_are_found_by_pattern_without_loading_the_model():
     assert figures == (("MONEY", "$14 billion"), ("PERCENT", "49 percent"), ("CARDINAL", "600"), ("CARDINAL", "three"))
     (money,) = tagger.tag(["It cost US$2.5m, or 30% more."], frozenset({"MONEY"}))
     assert money == (("MONEY", "US$2.5m"),)
+    (counts,) = tagger.tag(["It cut 2,000 jobs in 2025, then 30 more."], frozenset({"CARDINAL"}))
+    assert counts == (("CARDINAL", "2,000"), ("CARDINAL", "30"))  # a year is not a count, a comma ends a number
     assert not tagger.started  # amounts, percentages and counts need no model: a "How much" question loads nothing
 
 

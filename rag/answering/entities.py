@@ -21,10 +21,11 @@ from rag.core import text as tx
 _PIPES_OFF = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]
 _CACHE = 4096  # sentences; a passage's sentences recur across questions about one story
 
-_NUMBER = r"\d[\d,]*(?:\.\d+)?(?:\s?(?:thousand|million|billion|trillion|bn|mn)\b)?"
+# Digits grouped by thousands or not, as `text.figures` reads them: "2,000" is one number, "2025," ends at its comma.
+_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?(?:thousand|million|billion|trillion|bn|mn)\b)?"
 _PATTERNS = {
     "MONEY": re.compile(r"(?<![\w$€£])(?:US|C|A|HK)?[$€£]\s?" + _NUMBER + r"(?:[kmb]\b)?|\b" + _NUMBER + r"\s(?:dollars|euros|pounds)\b", re.I),
-    "PERCENT": re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?\s?(?:%|percent\b|per\s?cent\b)", re.I),
+    "PERCENT": re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?\s?(?:%|percent\b|per\s?cent\b)", re.I),
     "CARDINAL": re.compile(
         r"(?<![\w.$€£,])" + _NUMBER + r"(?![\w%$])|\b(?:" + "|".join(sorted(tx.NUMBER_WORDS - {"percent"})) + r")\b", re.I
     ),
