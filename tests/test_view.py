@@ -41,32 +41,32 @@ def _record(h: str, at: float | None) -> dict:
 
 def test_the_view_merges_what_was_committed_since_and_drops_what_was_removed():
     registry = Registry({"a": _record("h1", None), "b": _record("h2", 1000.0), CORPUS: {"committed_at": 1000.0}})
-    first = read_view(registry, lambda call: call(), CORPUS, "v1", 1000.0, None)
+    first = read_view(registry.get, CORPUS, "v1", 1000.0, None)
     assert first == View("v1", {"a": "h1", "b": "h2"}, 1000.0) and registry.calls == ["all"]
 
     registry.calls.clear()
     del registry.records["a"]  # removed
     registry.records["b"] = _record("h2b", 2000.0)  # updated
     registry.records["c"] = _record("h3", 2000.0)  # added
-    second = read_view(registry, lambda call: call(), CORPUS, "v2", 2000.0, first)
+    second = read_view(registry.get, CORPUS, "v2", 2000.0, first)
     assert second.hashes == {"b": "h2b", "c": "h3"} and registry.calls == ["since", "ids"]
 
     # A record written by a writer whose clock is behind (within the margin) is still seen...
     registry.calls.clear()
     registry.records["d"] = _record("h4", 2000.0 - MARGIN_S / 2)
-    third = read_view(registry, lambda call: call(), CORPUS, "v3", 2001.0, second)
+    third = read_view(registry.get, CORPUS, "v3", 2001.0, second)
     assert third.hashes["d"] == "h4" and registry.calls == ["since", "ids"]
     # ...and one beyond it makes the view read everything again rather than miss it.
     registry.calls.clear()
     registry.records["e"] = _record("h5", 0.0)
-    fourth = read_view(registry, lambda call: call(), CORPUS, "v4", 2002.0, third)
+    fourth = read_view(registry.get, CORPUS, "v4", 2002.0, third)
     assert fourth.hashes["e"] == "h5" and registry.calls == ["since", "ids", "all"]
 
 
 def test_an_index_from_before_the_commit_times_is_read_whole():
     registry = Registry({"a": _record("h1", None), CORPUS: {}})
     old = View("v0", {"a": "h0"}, None)
-    assert read_view(registry, lambda call: call(), CORPUS, "v1", None, old).hashes == {"a": "h1"}
+    assert read_view(registry.get, CORPUS, "v1", None, old).hashes == {"a": "h1"}
     assert registry.calls == ["all"]
 
 
@@ -103,3 +103,28 @@ def test_a_serving_process_follows_another_writer_reading_only_the_new_records(t
     top = reader.search("Vexmouth harbour pilots strike", top_k=3).passages
     assert top[0].source == "desk/harbour.txt"
     assert all("postponed" in p.text for p in reader.search("Orrin river dam", top_k=5).passages if p.source == "desk/dam.txt")
+
+
+def test_the_view_reads_through_a_reopen_of_the_client(tmp_path, embedder, monkeypatch):
+    """Another thread may reopen the embedded client while a view is read (a request that met another
+    process's half-done write): the view must read the collection as it is then, not the closed one."""
+    import rag.index.store as store_module
+
+    desk = tmp_path / "desk"
+    shutil.copytree(SEEDS, desk)
+    data = tmp_path / "data"
+    _ingest(desk, data)
+    reader = Assistant(Settings(data_dir=data), embedder=embedder, llm=None)
+    _, before = reader.store.committed()
+    (desk / "harbour.txt").write_text("Harbour strike\n\nThe harbour pilots of Vexmouth went on strike on Monday over pay.")
+    _ingest(desk, data)
+
+    real = store_module.read_view
+
+    def reopened_meanwhile(*args, **kwargs):
+        reader.store._reopen()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store_module, "read_view", reopened_meanwhile)
+    _, after = reader.store.committed()
+    assert set(after) == set(before) | {"desk/harbour.txt"}

@@ -213,7 +213,8 @@ class Store:
         with self._lock:
             previous = self._view
         if previous is None or previous.version != version:
-            view = read_view(self.registry, self._guard, CORPUS_ID, version, stamped, previous)
+            # `self.registry` looked up inside each call: a reopen (ours or another thread's) replaces it.
+            view = read_view(lambda **query: self._guard(lambda: self.registry.get(**query)), CORPUS_ID, version, stamped, previous)
             with self._lock:
                 self._view = previous = view
         return previous.version, previous.hashes

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 MARGIN_S = 60.0
 
@@ -25,17 +24,18 @@ class View:
     since: float | None  # the corpus stamp's `committed_at` when the view was read
 
 
-def read_view(registry: Any, guard: Callable, corpus_id: str, version: str, stamped: float | None, previous: View | None) -> View:
-    """The view at `version` (whose stamp says `stamped`), from `previous` when it can be."""
+def read_view(get: Callable[..., dict], corpus_id: str, version: str, stamped: float | None, previous: View | None) -> View:
+    """The view at `version` (whose stamp says `stamped`), from `previous` when it can be. `get` takes the
+    registry's `get` arguments and must look the collection up on each call: a reopen replaces it."""
 
     def whole() -> View:
-        return View(version, _hashes(guard(lambda: registry.get(include=["metadatas"])), corpus_id), stamped)
+        return View(version, _hashes(get(include=["metadatas"]), corpus_id), stamped)
 
     if previous is None or previous.since is None or stamped is None:
         return whole()
     since = previous.since - MARGIN_S
-    changed = guard(lambda: registry.get(where={"committed_at": {"$gt": since}}, include=["metadatas"]))
-    ids = set(guard(lambda: registry.get(include=[]))["ids"]) - {corpus_id}
+    changed = get(where={"committed_at": {"$gt": since}}, include=["metadatas"])
+    ids = set(get(include=[])["ids"]) - {corpus_id}
     hashes = {source: h for source, h in previous.hashes.items() if source in ids}
     hashes.update(_hashes(changed, corpus_id))
     if hashes.keys() != ids:  # a record this view never saw and the margin does not reach: read it all
