@@ -356,6 +356,7 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
         name = "scripted"
         can_stream = supports_schema = True
         prompt_style = "evidence"
+        keeps_prefix = False
 
         def stream(self, messages, **kwargs):
             for piece in pieces:
@@ -394,6 +395,7 @@ def test_a_model_answer_without_the_quantity_asked_for_is_no_answer(tmp_path, an
         name = "scripted"
         can_stream = supports_schema = True
         prompt_style = "evidence"
+        keeps_prefix = False
 
         def stream(self, messages, **kwargs):
             yield from ['{"evidence": "[1]", "found": true, "answer": "', answer, '", "citations": [1]}']
@@ -449,6 +451,7 @@ def test_a_streamed_answer_is_checked_once_per_complete_prefix(tmp_path):
         name = "scripted"
         can_stream, supports_schema = True, False
         prompt_style = "passages"
+        keeps_prefix = False
 
         def stream(self, messages, **kwargs):
             yield "Meta paid $14.3 billion for Scale AI [1]. "
@@ -476,6 +479,7 @@ def test_the_answer_path_follows_declared_capabilities_not_the_name(tmp_path):
         name = "local:looks-local"
         can_stream = supports_schema = False
         prompt_style = "passages"
+        keeps_prefix = False
 
         def complete(self, messages, **kwargs):
             calls.append(kwargs)

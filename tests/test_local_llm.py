@@ -297,3 +297,27 @@ def test_whole_passages_prompt_answers_too(local_assistant):
     finally:
         local_assistant.answerer.settings.llm.prompt = "auto"
     assert not answer.abstained and answer_matches(answer.answer, item["answers"]), answer.answer
+
+
+@needs_model
+def test_fixed_instructions_are_read_before_the_first_question(local_assistant):
+    """A new answerer reads the fixed instructions ahead, and a question's prompt begins with what it read, so
+    llama.cpp evaluates only the rest."""
+    from rag.answering.answerer import ModelAnswerer
+    from rag.answering.prompts import JSON_INSTRUCTIONS, SYSTEM_PROMPT
+
+    llm = local_assistant.llm
+    llm._llama.reset()  # forget the module's earlier prompts
+    answerer = ModelAnswerer(local_assistant.settings, llm, local_assistant.embedder)
+    assert answerer.priming is not None
+    answerer.priming.join(120)
+    primed = list(llm._llama._input_ids)
+    read = llm._llama.detokenize(primed).decode()
+    assert SYSTEM_PROMPT in read and JSON_INSTRUCTIONS in read
+    question = DEV["seed-d-005"]["question"]
+    answerer.ask(question, local_assistant.search(question))
+    after = list(llm._llama._input_ids)
+    shared = next((i for i, (a, b) in enumerate(zip(primed, after)) if a != b), len(primed))
+    # The whole system message (it ends with the JSON instructions) and the user message's head are shared.
+    common = llm._llama.detokenize(primed[:shared]).decode()
+    assert JSON_INSTRUCTIONS in common and common.rstrip().endswith("Passages:"), common[-80:]

@@ -128,6 +128,7 @@ def test_the_evidence_about_a_question_is_read_once(tmp_path, embedder, monkeypa
         name = "scripted"
         can_stream = supports_schema = True
         prompt_style = "evidence"
+        keeps_prefix = False
 
         def stream(self, messages, **kwargs):
             yield '{"evidence": "", "found": false, "answer": "", "citations": []}'

@@ -29,6 +29,10 @@ class LLM(Protocol):
     supports_schema: ClassVar[bool]
     # What the model reads best: "evidence" (each passage's best sentences) or "passages" (whole).
     prompt_style: ClassVar[Literal["evidence", "passages"]]
+    # The client keeps its last prompt's evaluated state (llama.cpp in process), so a prompt that begins the same
+    # way reads only the rest; such a client has `prime(messages)`, which reads a prompt's beginning ahead.
+    # A server caches prompts its own way.
+    keeps_prefix: ClassVar[bool]
 
     def complete(
         self, messages: list[Message], *, json_schema: dict | None = None, max_tokens: int | None = None

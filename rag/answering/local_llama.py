@@ -20,6 +20,8 @@ class LocalLlama:
     supports_schema = True
     # A 1.5B model answers better from each passage's best sentences than from whole passages.
     prompt_style = "evidence"
+    # llama-cpp-python evaluates only what follows the longest prefix a prompt shares with the last one.
+    keeps_prefix = True
 
     def __init__(self, settings: LLMSettings, model_path: Path):
         try:
@@ -87,6 +89,11 @@ class LocalLlama:
             finally:
                 # A caller that stops reading (the JSON answer is complete) stops generation here.
                 getattr(chunks, "close", lambda: None)()
+
+    def prime(self, messages: list[Message]) -> None:
+        """Reads `messages` now, so the next prompt that begins with them reads only the rest."""
+        with self._lock, _local_errors(self._settings.context_window):
+            self._llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
 
     def _options(self, max_tokens: int | None) -> dict:
         return {"max_tokens": max_tokens or self._settings.max_tokens, "temperature": self._settings.temperature}

@@ -30,6 +30,7 @@ class OpenAIChat:
     # A server may ignore or reject `response_format` (it is tried, and remembered when refused), so
     # answers are not built on a schema-constrained stream.
     supports_schema = False
+    keeps_prefix = False
     # Served models read whole passages well.
     prompt_style = "passages"
 

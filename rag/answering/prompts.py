@@ -111,8 +111,26 @@ def _by_article(passages: Sequence[Passage]) -> str:
     return "\n\n".join(f"{heads[source]}\n" + "\n\n".join(texts) for source, texts in blocks.items())
 
 
-def build_messages(question: str, passages: Sequence[Passage], evidence: Evidence | None = None) -> list[dict]:
-    """The fixed instructions first (a server's prompt cache reuses them), then the passages and the question."""
-    user = f"Passages:\n\n{format_passages(passages, evidence)}\n\nQuestion: {question}"
-    system = SYSTEM_PROMPT if evidence is not None else f"{SYSTEM_PROMPT}\n{ACROSS_RULE}"
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+def _system(whole_passages: bool, json_reply: bool) -> dict:
+    """The fixed instructions: the rule for reading across articles goes with whole passages grouped by article."""
+    system = f"{SYSTEM_PROMPT}\n{ACROSS_RULE}" if whole_passages else SYSTEM_PROMPT
+    return {"role": "system", "content": f"{system}\n{JSON_INSTRUCTIONS}" if json_reply else system}
+
+
+# How every user message begins: part of the prefix a model that keeps its last prompt's state reuses.
+_PASSAGES_HEAD = "Passages:\n\n"
+
+
+def build_messages(
+    question: str, passages: Sequence[Passage], evidence: Evidence | None = None, *, json_reply: bool = False
+) -> list[dict]:
+    """The fixed instructions first (a server's prompt cache reuses them), then the passages and the question;
+    `json_reply`: with the instructions for the JSON reply (`JSON_SCHEMA`)."""
+    user = f"{_PASSAGES_HEAD}{format_passages(passages, evidence)}\n\nQuestion: {question}"
+    return [_system(evidence is None, json_reply), {"role": "user", "content": user}]
+
+
+def prefix_messages(whole_passages: bool, *, json_reply: bool = False) -> list[dict]:
+    """The beginning every `build_messages` prompt of this kind shares: the fixed instructions, and the start of
+    the user message."""
+    return [_system(whole_passages, json_reply), {"role": "user", "content": _PASSAGES_HEAD}]
