@@ -1,11 +1,14 @@
 """Keyword index under live news: what a serving process pays when articles arrive, and how it grows.
 
     python bench/bench_keyword.py pipeline [--chunks 100000]        # the product: embedded Chroma + keyword index
+    python bench/bench_keyword.py pipeline --chroma-server           # the same on a `chroma run` server (loopback)
     python bench/bench_keyword.py alone [--sizes 100000,1000000]    # the keyword index alone, to a million chunks
 
 `pipeline`: the scale benchmark's synthetic corpus (`bench/corpus.py`, hash embedder, embedded Chroma) is
 ingested; a separate serving process (an `Assistant`, as `rag api` has) asks hybrid questions in a loop
-while this process (the writer, as `rag watch` is) ingests 20 new articles. Printed: the serving process's
+while this process (the writer, as `rag watch` is) ingests 20 new articles. With `--chroma-server` both talk
+to one `chroma run` server started here (its data under the work dir) and each keeps the keyword index of
+its own data dir, fed from the registry on the server: the per-process way the keyword side scales out. Printed: the serving process's
 hybrid p50/p95 before and after, the extra wait of its first question after the commit (over the warm
 median), its keyword-index memory (private RSS it gained with its first keyword searches, and the mapped
 index pages, which the page cache shares between processes) and the index size on disk.
@@ -40,6 +43,8 @@ import corpus  # noqa: E402
 import numpy as np  # noqa: E402
 from bench_scale import HashEmbedding, du_mb, log  # noqa: E402
 
+from tests.chroma_server import ChromaServer  # noqa: E402
+
 NEW_ARTICLES = 20
 CHUNKS_PER_ARTICLE = 6.0  # measured by bench_scale.chunks_per_article for this corpus
 SEED = 7
@@ -67,7 +72,7 @@ def reader(spec: dict) -> None:
     work = Path(spec["work"])
     questions = spec["questions"]
     if spec["mode"] == "pipeline":
-        assistant = _assistant(work)
+        assistant = _assistant(work / "reader" if spec["port"] else work, spec["port"])
         assistant.search(questions[0], mode="dense")  # the dense side and the embedder warm, no keyword index yet
         base = memory()
 
@@ -148,19 +153,22 @@ def _report(label: str, res: dict) -> None:
 # --- pipeline mode -----------------------------------------------------------------------------
 
 
-def _assistant(work: Path):
+def _assistant(work: Path, port: int | None = None):
+    """The writer's or the reader's Assistant; `port`: on the Chroma server there, not embedded."""
     from rag import Assistant, Settings
-    from rag.core.config import EmbeddingSettings, LLMSettings
+    from rag.core.config import ChromaSettings, EmbeddingSettings, LLMSettings
 
+    chroma = ChromaSettings(host="127.0.0.1", port=port) if port else ChromaSettings()
     settings = Settings(data_dir=work / "data", collection="scale", embedding=EmbeddingSettings(provider="local"),
-                        llm=LLMSettings(provider="extractive"))
+                        llm=LLMSettings(provider="extractive"), chroma=chroma)
     return Assistant(settings, embedder=HashEmbedding(), llm=None)
 
 
-def pipeline(chunks: int, work: Path) -> dict:
-    """Ingests the corpus once per work dir (a kept `--work` is reused); each run then adds 20 articles never seen."""
+def pipeline(chunks: int, work: Path, port: int | None = None) -> dict:
+    """Ingests the corpus once per work dir (a kept `--work` is reused); each run then adds 20 articles never seen.
+    `port`: a Chroma server's, whose data is kept in the work dir too."""
     n_articles = math.ceil(chunks / CHUNKS_PER_ARTICLE)
-    writer = _assistant(work)
+    writer = _assistant(work, port)
     done = work / "ingested.json"
     if done.exists():
         res = json.loads(done.read_text())
@@ -182,7 +190,7 @@ def pipeline(chunks: int, work: Path) -> dict:
         text, _ = corpus.article(SEED, i)
         (new / corpus.article_path(i)).parent.mkdir(parents=True, exist_ok=True)
         (new / corpus.article_path(i)).write_text(text)
-    spec = {"mode": "pipeline", "work": str(work), "questions": [q["question"] for q in queries]}
+    spec = {"mode": "pipeline", "work": str(work), "port": port, "questions": [q["question"] for q in queries]}
     return measure_reader(spec, lambda: writer.ingest([new], progress=False), res, f"pipeline {res['chunks']} chunks")
 
 
@@ -271,15 +279,22 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--work", type=Path, help="pipeline: keep the index here and reuse it on later runs")
+    parser.add_argument("--chroma-server", action="store_true", help="pipeline: on a `chroma run` server, not embedded")
     args = parser.parse_args()
-    if args.what == "pipeline" and args.work:
-        args.work.mkdir(parents=True, exist_ok=True)
-        (args.work / "committed").unlink(missing_ok=True)
-        (args.work / "warm").unlink(missing_ok=True)
-        rows = [pipeline(args.chunks, args.work)]
-    elif args.what == "pipeline":
+    if args.what == "pipeline":
         with tempfile.TemporaryDirectory(prefix="bench-kw-") as tmp:
-            rows = [pipeline(args.chunks, Path(tmp))]
+            work = args.work or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "committed").unlink(missing_ok=True)
+            (work / "warm").unlink(missing_ok=True)
+            server = ChromaServer(work / "chroma-server") if args.chroma_server else None
+            try:
+                if server:
+                    server.start()
+                rows = [pipeline(args.chunks, work, server.port if server else None)]
+            finally:
+                if server:
+                    server.stop()
     else:
         rows = []
         for size in [int(s) for s in args.sizes.split(",")]:
