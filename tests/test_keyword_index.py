@@ -103,8 +103,9 @@ def test_a_writer_that_dies_between_the_two_commits_leaves_readers_consistent(ma
 
 
 @pytest.mark.chroma_server
-def test_a_second_data_dir_on_a_chroma_server_follows_another_hosts_commits(chroma_server, embedder, seeds_copy, tmp_path):
-    """Each data dir keeps its own keyword copy of the server's collection, fed from the registry."""
+def test_a_second_data_dir_on_a_chroma_server_follows_another_hosts_commits(chroma_server, embedder, seeds_copy, tmp_path, monkeypatch):
+    """Each data dir keeps its own keyword copy of the server's collection, fed from the registry: on a commit
+    it reads the records of the articles it lacks, not the whole registry (2.7 s over HTTP at 17k articles)."""
     from rag.core.config import ChromaSettings, LLMSettings, Settings
 
     def settings(name):
@@ -121,5 +122,8 @@ def test_a_second_data_dir_on_a_chroma_server_follows_another_hosts_commits(chro
     extra.mkdir()
     (extra / "quake.txt").write_text("Quake in Sorvane\n\nA magnitude 6.1 earthquake shook Sorvane province before dawn on Sunday.")
     writer.ingest([extra])
+    read, articles = [], reader.store.articles
+    monkeypatch.setattr(reader.store, "articles", lambda sources=None: read.append(sources) or articles(sources))
     assert _bm25_sources(reader, "Sorvane earthquake magnitude")[0] == "wire/quake.txt"
+    assert read == [["wire/quake.txt"]]
     assert (tmp_path / "host-b" / "keyword").is_dir()

@@ -37,7 +37,7 @@ def sync_keywords(store: Store, progress: bool = True) -> int:
         if not lacking and not gone:
             return 0
         kw.delete_keys(gone)
-        chunks = sum(a.chunks for a in store.articles() if a.source in lacking)
+        chunks = sum(a.chunks for a in store.articles(sorted(lacking))) if lacking else 0
         bar = tqdm(total=chunks, unit="chunk", desc="keyword index", file=sys.stderr, disable=not progress or chunks < 2000)
         batch: list[tuple[str, str, dict]] = []
         for row in store.iter_committed_chunks(lacking):

@@ -219,8 +219,10 @@ class Store:
                 self._view = previous = view
         return previous.version, previous.hashes
 
-    def articles(self) -> list[Article]:
-        got = self._guard(lambda: self.registry.get(include=["metadatas"]))
+    def articles(self, sources: Sequence[str] | None = None) -> list[Article]:
+        """The registry's articles; `sources`: only those (a reader that lacks a few need not read them all)."""
+        by_id = {"ids": list(sources)} if sources is not None else {}
+        got = self._guard(lambda: self.registry.get(include=["metadatas"], **by_id))
         out = [
             Article(source=i, **{k: v for k, v in m.items() if k != "author" or v})
             for i, m in zip(got["ids"], got["metadatas"])
