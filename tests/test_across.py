@@ -50,6 +50,26 @@ def test_articles_that_agree_are_each_cited(tmp_path, embedder):
     assert {c.source for c in answer.citations} == {"coast.txt", "plans.txt"}
 
 
+def test_an_article_giving_the_same_value_in_other_words_is_cited_too(tmp_path, embedder):
+    """Corroboration: another outlet's sentence naming the answer's value counts as reporting it, though it is
+    below the bars of an answer on its own (few of the question's words: "stake" for "what share ... buy")."""
+    question = "What share of Karsk Metals did Ostrava Holdings buy?"
+
+    def report(n: int, text: str, source: str) -> Passage:
+        return Passage(n=n, chunk_id=f"c{n}", source=source, title="Ostrava Holdings invests in Karsk Metals", site=source,
+                       published=date(2025, 5, 5 + n), text=text, start=0, end=len(text), score=1.0 / n)
+
+    first = report(1, "Ostrava Holdings agreed to buy 49% of Karsk Metals, the miner said on Tuesday.", "wire.txt")
+    reader = extractive(tmp_path, embedder)
+    same = report(2, "Ostrava's 49 percent stake makes it the largest shareholder, a filing showed.", "ledger.txt")
+    answer = reader.ask(question, [first, same])
+    assert answer.answer.startswith("Two articles report this:\n"), answer.answer
+    assert {c.source for c in answer.citations} == {"wire.txt", "ledger.txt"}
+    # The same sentence with another figure is not corroboration, and on its own it does not answer.
+    other = report(2, "Ostrava's 12 percent stake makes it the largest shareholder, a filing showed.", "ledger.txt")
+    assert {c.source for c in reader.ask(question, [first, other]).citations} == {"wire.txt"}
+
+
 def test_one_article_is_quoted_without_a_heading(tmp_path, embedder):
     answer = extractive(tmp_path, embedder).ask(QUESTION, [HARBOUR_GAZETTE])
     # The asked value first, then the quote it stands in.

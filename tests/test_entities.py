@@ -20,6 +20,7 @@ from rag.core.questions import answer_types
         ("Who did the board appoint as chief executive?", {"PERSON", "ORG", "NORP", "GPE"}),
         ("How much did the deal cost?", {"MONEY"}),
         ("What percentage of voters backed it?", {"PERCENT"}),
+        ("What share of the company did the fund buy?", {"PERCENT"}),  # as Asked reads it: one pattern
         ("When did the strike end?", {"DATE", "TIME"}),
         ("Which film won the top prize?", {"WORK_OF_ART"}),
         # A description of the person named, a reason, an event: no entity type answers these.

@@ -431,6 +431,20 @@ def test_a_byline_holds_an_answer_only_to_who_wrote_it():
     assert Asked.of("What changes is Meta making?", strict=False).held_by(["By Daniel Ebube. Meta is cutting 600 jobs."])
 
 
+@pytest.mark.parametrize(
+    ("sentence", "dated"),
+    [
+        ("Scale AI continues to march onward with the plan.", False),  # a verb, not the month
+        ("Its stock may fall.", False),
+        ("Scale AI was founded in March 2016.", True),
+        ("The talks resume on May 5.", True),
+        ("It was founded in 2016.", True),
+    ],
+)
+def test_a_month_is_a_capitalised_name(sentence, dated):
+    assert Asked.of("When was Scale AI founded?").held_by([sentence]) is dated
+
+
 MULTI = Path(__file__).parent / "data" / "seed_multi.jsonl"
 
 

@@ -114,6 +114,33 @@ def test_reranking_puts_the_focused_passage_first(make_settings, embedder, tmp_p
         assert top.rerank_score is not None
 
 
+PLANS = """Karsk mine plans
+
+The Karsk copper mine will reopen once repairs to the flooded shaft are finished, the operator said.
+Miners expect the Karsk mine to reopen after inspectors approve the new pumps and the shaft is dry.
+The town hopes the reopening will bring back the jobs lost since the flood."""
+
+REOPENED = """Regional briefs
+
+A school in Lindby got a new roof. Ferry fares on the northern route rise next month.
+The Karsk mine reopened on March 4, three months after the flood, and 200 miners returned to work."""
+
+
+def test_a_question_asking_for_a_date_prefers_the_passage_whose_window_gives_one(make_settings, embedder, tmp_path):
+    """The reranker's term window, for a question asking for a quantity or a date, is the best window that
+    holds one: a passage repeating the question without a date does not outrank the one that answers it."""
+    folder = tmp_path / "karsk"
+    folder.mkdir()
+    (folder / "plans.txt").write_text(PLANS)
+    (folder / "briefs.txt").write_text(REOPENED)
+    settings = make_settings(context_tokens=0, top_k=2)
+    plain = Assistant(settings.model_copy(update={"reranker": "none"}), embedder=embedder)
+    assert not plain.ingest([folder]).failed
+    reranked = Assistant(settings.model_copy(update={"reranker": "terms"}), embedder=embedder, store=plain.store)
+    assert plain.search("When did the Karsk mine reopen?", mode="bm25").passages[0].source.endswith("plans.txt")
+    assert reranked.search("When did the Karsk mine reopen?").passages[0].source.endswith("briefs.txt")
+
+
 def test_the_evidence_about_a_question_is_read_once(tmp_path, embedder, monkeypatch):
     """Reranker, context builder and the model's evidence prompt share one `Evidence`: no passage text is
     split into sentences twice for one question (each did it itself before), and the answer's check of

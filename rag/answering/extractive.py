@@ -117,6 +117,12 @@ class Scored:
     def rank_score(self) -> float:
         return self.score + (TYPE_BONUS if self.span else 0.0)
 
+    def paraphrases(self, ranking: _Ranking) -> bool:
+        """It names a value of the asked kind and says what the question says in other words (as close as the
+        checker asks of a paraphrase): it answers though it repeats few of the question's words, as news quiz
+        questions carry context ("this week", "according to a new report") the answer sentence does not."""
+        return bool(self.span) and ranking.has_embeddings and self.similarity >= SEMANTIC_SUPPORT
+
 
 def _embed(embedder, texts: list[str]) -> np.ndarray | None:
     if embedder is None or not texts:
@@ -288,10 +294,7 @@ def extractive_answer(
     chosen = [u for g in groups for u in g]
     missing = _missing(question, chosen)
     reason = ""
-    # A sentence naming a value of the asked kind that says what the question says in other words (as
-    # close as the checker asks of a paraphrase) answers it though it repeats few of its words: news quiz
-    # questions carry context ("this week", "according to a new report") the answer sentence does not.
-    typed = bool(best.span) and ranking.has_embeddings and best.similarity >= SEMANTIC_SUPPORT
+    typed = best.paraphrases(ranking)
     if best.score < MIN_COMBINED and not typed:
         reason = f"best sentence scores {best.score:.2f} < {MIN_COMBINED}"
     elif ranking.has_embeddings and best.similarity < MIN_SIMILARITY:
@@ -305,7 +308,7 @@ def extractive_answer(
     # The asked value first ("Glasgow [1]."), then the quote it stands in.
     text = f"{best.span} [{best.unit.passage.n}]. {compose(groups)}" if best.span else compose(groups)
     value = best.span
-    others = _other_articles(question, ranking, best, fits)
+    others = _other_articles(question, ranking, best, groups[0], asked)
     if others:
         value = ""
         # Several articles bear on it: each says its piece, attributed ("Reports differ:" when their values do).
@@ -316,22 +319,33 @@ def extractive_answer(
     return ExtractiveResult(text, False, sentences, best.score, coverage, best.similarity, value=value)
 
 
-def _other_articles(question: str, ranking: _Ranking, best: Scored, fits) -> list[list[Unit]]:
-    """The best sentence (with what continues it) of each other article that would answer on its own."""
+def _other_articles(question: str, ranking: _Ranking, best: Scored, answer: list[Unit], asked: Asked) -> list[list[Unit]]:
+    """The best sentence (with what continues it) of each other article that would answer on its own, or that
+    gives the answer's own value of the asked kind ("a 49 percent stake" beside "buy 49% of"): corroboration
+    in other words, as a reader checks a figure across outlets."""
     # Copies of one text (a story group) are one source, however many outlets ran it.
     picked = {best.unit.passage.group}
+    # The answer's value of the asked kind: the one it leads with, else what its sentences give.
+    values = asked.values(best.span or " ".join(u.text for u in answer))
     out: list[list[Unit]] = []
     for cand in ranking.scored:
         if len(out) + 1 >= MAX_ARTICLES:
             break
-        if cand.score < MIN_COMBINED or cand.unit.passage.group in picked or (ranking.has_embeddings and cand.similarity < MIN_SIMILARITY):
+        if cand.unit.passage.group in picked or (ranking.has_embeddings and cand.similarity < MIN_SIMILARITY):
             continue
         group = point(cand.unit, ranking.by_passage)
+        if not asked.held_by([u.text for u in group]):
+            continue
+        theirs = asked.values(" ".join(u.text for u in group))
+        corroborates = bool(values) and bool(theirs) and asked.agree(values, theirs)
         # The question's rare terms are established by the best answer: another article may say it in other words
         # ("poured $14.3 billion into" for "paid for its stake") when it is as close in meaning as the checker
-        # asks of a paraphrase.
+        # asks of a paraphrase; otherwise it is held to the bars the best answer's sentence is.
         close = ranking.has_embeddings and cand.similarity >= SEMANTIC_SUPPORT
-        if not fits(group) or not (close or _coverage(ranking.question_terms, ranking.idf, group) >= MIN_COVERAGE):
+        passes = (cand.score >= MIN_COMBINED or cand.paraphrases(ranking)) and (
+            close or _coverage(ranking.question_terms, ranking.idf, group) >= MIN_COVERAGE
+        )
+        if not (passes or corroborates):
             continue
         if _missing(question, group):
             continue

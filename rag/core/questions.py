@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from rag.core import text as tx
 from rag.core.errors import InvalidQuestionError
 
-_MONTHS = "january february march april june july august september october november december".split() + [r"may(?=\s+\d)"]
+# Capitalised, as English writes them: "continues to march onward" names no month.
+_MONTHS = "(?-i:" + "|".join("January February March April June July August September October November December".split() + [r"May(?=\s+\d)"]) + ")"
 _PERIOD = r"(?:year|month|week|day|decade|quarter|spring|summer|autumn|fall|winter|morning|night)s?"
 _TIME = re.compile(
     r"\b(?:(?:19|20)\d\d|%s|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.|monday|tuesday|wednesday|thursday|"
     r"friday|saturday|sunday|today|yesterday|tomorrow|tonight|recently|"
     r"(?:this|last|next|that|same|previous|following|early|earlier|late|later|within|one|two|three|a|an|\d+)\s+(?:\w+\s+)?%s|"
-    r"%s\s+(?:ago|later|earlier))\b" % ("|".join(_MONTHS), _PERIOD, _PERIOD),
+    r"%s\s+(?:ago|later|earlier))\b" % (_MONTHS, _PERIOD, _PERIOD),
     re.IGNORECASE,
 )
 _QUANTITY_Q = re.compile(
@@ -47,6 +48,8 @@ def is_byline(sentence: str) -> bool:
     return bool(rest) and all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in rest)
 
 
+_PERCENT_Q = re.compile(r"\b(?:percentage|percent|per\s+cent)\b|\bwhat\s+share\b", re.IGNORECASE)
+
 # A question word, and what an answer to it must contain. Plain English, not fitted to any question set.
 _MEASURES: list[tuple[str, re.Pattern, re.Pattern]] = [
     (
@@ -61,7 +64,7 @@ _MEASURES: list[tuple[str, re.Pattern, re.Pattern]] = [
     ),
     (
         "a percentage",
-        re.compile(r"\b(?:percentage|percent|per\s+cent)\b|\bwhat\s+share\b", re.IGNORECASE),
+        _PERCENT_Q,
         re.compile(r"\d\s*%|\bper\s?cent\b|\b(?:half|third|quarter|fifth|tenth)\b", re.IGNORECASE),
     ),
 ]
@@ -116,7 +119,7 @@ _TYPE_Q = [
     (re.compile(r"^\s*where\b", re.IGNORECASE), _PLACE),
     (re.compile(r"\bhow\s+much\b.*\b(?:cost|pay|paid|spend\w*|spent|worth|price|raise|raised|fine|fined)\b|"
                 r"\b(?:price|cost|salary|revenue|valuation|budget|profit)\b", re.IGNORECASE), frozenset({"MONEY"})),
-    (re.compile(r"\b(?:percentage|percent|per\s+cent)\b", re.IGNORECASE), frozenset({"PERCENT"})),
+    (_PERCENT_Q, frozenset({"PERCENT"})),
     (re.compile(r"\bhow\s+many\b", re.IGNORECASE), frozenset({"CARDINAL", "QUANTITY", "MONEY"})),
     (_TIME_Q, frozenset({"DATE", "TIME"})),
 ]

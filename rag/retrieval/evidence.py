@@ -96,6 +96,8 @@ class QuestionTerms:
     def __init__(self, evidence: Evidence | str, passages: Sequence[Passage]):
         evidence = evidence if isinstance(evidence, Evidence) else Evidence(evidence)
         self.terms = evidence.terms
+        self.asked = evidence.asked
+        self.texts = [p.text for p in passages]
         self.sentences = [evidence.sentences(p.text) for p in passages]
         df: dict[str, int] = {}
         for spans in self.sentences:
@@ -120,15 +122,18 @@ class QuestionTerms:
                 best = Window(s, e, cov)
         return best
 
-    def best_window(self, i: int, size: int = WINDOW_SENTENCES) -> Window:
-        """Passage i's window of `size` adjacent sentences holding most of the question."""
+    def best_window(self, i: int, size: int = WINDOW_SENTENCES, *, answering: bool = False) -> Window:
+        """Passage i's window of `size` adjacent sentences holding most of the question; `answering`: of the
+        windows that hold a value of the kind it asks for (a quantity, a measure, a date), when it asks for
+        one (coverage 0 when none does)."""
         spans = self.sentences[i]
         if not spans:
             return Window(0, 0, 0.0)
-        best = Window(spans[0][0], spans[min(size, len(spans)) - 1][1], -1.0)
+        typed = answering and (self.asked.number or self.asked.measure or self.asked.time)
+        best = Window(spans[0][0], spans[min(size, len(spans)) - 1][1], -1.0 if not typed else 0.0)
         for j in range(max(1, len(spans) - size + 1)):
             part = spans[j : j + size]
             cov = self.coverage(set().union(*(terms for _, _, terms in part)))
-            if cov > best.coverage:
+            if cov > best.coverage and not (typed and not self.asked.values(self.texts[i][part[0][0] : part[-1][1]])):
                 best = Window(part[0][0], part[-1][1], cov)
         return best

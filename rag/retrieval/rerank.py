@@ -4,7 +4,8 @@ First-stage rank fusion only knows ranks. The rerankers look at the candidates t
 
 * `terms` — two signals with an equal say (each z-scored over the candidates, no fitted weights):
   the cosine of the question and the chunk's own stored vector, and how much of the question
-  (idf-weighted over the candidates, stemmed) one window of two adjacent sentences holds. A
+  (idf-weighted over the candidates, stemmed) one window of two adjacent sentences holds; for a
+  question asking for a quantity, a measure or a date, one window that also holds such a value. A
   chunk that merely shares the topic loses to one where the question's terms meet in one place.
 * `window` — `terms` plus a third signal: MiniLM's cosine of the question and that best window,
   embedded at query time for the leading candidates (the chunk vector dilutes a one-sentence
@@ -58,7 +59,7 @@ class TermWindowReranker(Reranker):
     def signals(self, qvec: np.ndarray, passages: list[Passage], terms: QuestionTerms) -> list[np.ndarray]:
         vectors = self.store.vectors([p.chunk_id for p in passages])
         cosine = np.array([float(vectors[p.chunk_id] @ qvec) if p.chunk_id in vectors else 0.0 for p in passages])
-        coverage = np.array([terms.best_window(i).coverage for i in range(len(passages))])
+        coverage = np.array([terms.best_window(i, answering=True).coverage for i in range(len(passages))])
         return [_z(cosine), _z(coverage)]
 
     def rerank(self, evidence, query_vector, passages):
@@ -80,7 +81,7 @@ class WindowEmbeddingReranker(TermWindowReranker):
     def signals(self, qvec, passages, terms):
         first = super().signals(qvec, passages, terms)
         lead = np.argsort(-np.sum(first, axis=0), kind="stable")[: self.EMBEDDED]
-        windows = [terms.best_window(int(i)) for i in lead]
+        windows = [terms.best_window(int(i), answering=True) for i in lead]
         texts = [passages[int(i)].text[w.start : w.end] or passages[int(i)].text for i, w in zip(lead, windows)]
         sims = np.asarray(self.embedder.get_text_embedding_batch(texts), dtype=np.float32) @ qvec
         # Candidates outside the lead keep the lowest similarity seen: they cannot overtake on this signal.
