@@ -95,21 +95,28 @@ The weather service expects a dry week with light winds and cool nights across t
 QUESTION = "Which company did the Valdor mining group agree to buy last week?"
 
 
-def test_reranking_puts_the_focused_passage_first(make_settings, embedder, tmp_path):
-    folder = tmp_path / "mining"
+def _unreranked(make_settings, embedder, folder, articles: dict[str, str]) -> Assistant:
+    """The articles ingested, searched in rank fusion's order (reranker none); the top 2, whole chunks."""
     folder.mkdir()
-    (folder / "profile.txt").write_text(DISTRACTOR)
-    (folder / "roundup.txt").write_text(TARGET)
-    settings = make_settings(context_tokens=0, top_k=2)
-    plain = Assistant(settings.model_copy(update={"reranker": "none"}), embedder=embedder)
+    for name, text in articles.items():
+        (folder / name).write_text(text)
+    plain = Assistant(make_settings(context_tokens=0, top_k=2, reranker="none"), embedder=embedder)
     assert not plain.ingest([folder]).failed
+    return plain
+
+
+def _reranked(plain: Assistant, name: str) -> Assistant:
+    return Assistant(plain.settings.model_copy(update={"reranker": name}), embedder=plain.embedder, store=plain.store)
+
+
+def test_reranking_puts_the_focused_passage_first(make_settings, embedder, tmp_path):
+    plain = _unreranked(make_settings, embedder, tmp_path / "mining", {"profile.txt": DISTRACTOR, "roundup.txt": TARGET})
     # Both first-stage retrievers prefer the article that repeats the question's words...
     for mode in ("dense", "bm25", "hybrid"):
         assert plain.search(QUESTION, mode=mode).passages[0].source.endswith("profile.txt"), mode
     # ...the reranker prefers the one where they meet in one sentence, which holds the answer.
     for name in ("terms", "window"):
-        reranked = Assistant(settings.model_copy(update={"reranker": name}), embedder=embedder, store=plain.store)
-        top = reranked.search(QUESTION).passages[0]
+        top = _reranked(plain, name).search(QUESTION).passages[0]
         assert top.source.endswith("roundup.txt") and "Karsk Metals" in top.text, name
         assert top.rerank_score is not None
 
@@ -129,14 +136,8 @@ The Karsk mine reopened on March 4, three months after the flood, and 200 miners
 def test_a_question_asking_for_a_date_prefers_the_passage_whose_window_gives_one(make_settings, embedder, tmp_path):
     """The reranker's term window, for a question asking for a quantity or a date, is the best window that
     holds one: a passage repeating the question without a date does not outrank the one that answers it."""
-    folder = tmp_path / "karsk"
-    folder.mkdir()
-    (folder / "plans.txt").write_text(PLANS)
-    (folder / "briefs.txt").write_text(REOPENED)
-    settings = make_settings(context_tokens=0, top_k=2)
-    plain = Assistant(settings.model_copy(update={"reranker": "none"}), embedder=embedder)
-    assert not plain.ingest([folder]).failed
-    reranked = Assistant(settings.model_copy(update={"reranker": "terms"}), embedder=embedder, store=plain.store)
+    plain = _unreranked(make_settings, embedder, tmp_path / "karsk", {"plans.txt": PLANS, "briefs.txt": REOPENED})
+    reranked = _reranked(plain, "terms")
     assert plain.search("When did the Karsk mine reopen?", mode="bm25").passages[0].source.endswith("plans.txt")
     assert reranked.search("When did the Karsk mine reopen?").passages[0].source.endswith("briefs.txt")
 
