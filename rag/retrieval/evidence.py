@@ -29,7 +29,7 @@ MIN_QUOTE_WORDS = 6
 SentenceTerms = list[tuple[int, int, set[str]]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Window:
     """The best sentence window of a passage: offsets into `passage.text` and its idf-weighted coverage."""
 
@@ -99,6 +99,7 @@ class QuestionTerms:
         self.asked = evidence.asked
         self.texts = [p.text for p in passages]
         self.sentences = [evidence.sentences(p.text) for p in passages]
+        self._windows: dict[tuple[int, int, bool], Window] = {}
         df: dict[str, int] = {}
         for spans in self.sentences:
             for t in set().union(*(terms for _, _, terms in spans)) if spans else ():
@@ -125,7 +126,13 @@ class QuestionTerms:
     def best_window(self, i: int, size: int = WINDOW_SENTENCES, *, answering: bool = False) -> Window:
         """Passage i's window of `size` adjacent sentences holding most of the question; `answering`: of the
         windows that hold a value of the kind it asks for (a quantity, a measure, a date), when it asks for
-        one (coverage 0 when none does)."""
+        one (coverage 0 when none does). Each is found once: the rerankers, the context and the prompt ask again."""
+        key = (i, size, answering)
+        if key not in self._windows:
+            self._windows[key] = self._best_window(i, size, answering)
+        return self._windows[key]
+
+    def _best_window(self, i: int, size: int, answering: bool) -> Window:
         spans = self.sentences[i]
         if not spans:
             return Window(0, 0, 0.0)
