@@ -21,7 +21,17 @@ NAMING = "folder/path-v2"
 
 
 def chunk_id(source: str, digest: str, index: int) -> str:
-    return f"{hashlib.sha1(source.encode()).hexdigest()[:16]}-{digest[:16]}-{index:05d}"
+    return f"{hashlib.sha1(source.encode()).hexdigest()[:16]}-{hash_prefix(digest)}-{index:05d}"
+
+
+def hash_prefix(digest: str) -> str:
+    """The part of an article's content hash its chunk ids carry."""
+    return digest[:16]
+
+
+def hash_of(chunk: str) -> str:
+    """The content-hash prefix a chunk id carries."""
+    return chunk.split("-")[1]
 
 
 def base_name(path: Path, root: Path) -> str:

@@ -36,7 +36,8 @@ from rag.core.errors import StoreUnavailableError
 from rag.core.models import Article
 from rag.index.keyword import SCHEME, KeywordIndex
 from rag.index.locks import ReopenGate, WriteLock
-from rag.index.sources import NAMING
+from rag.index.refresh import Refresher
+from rag.index.sources import NAMING, hash_of, hash_prefix
 from rag.index.view import View, read_view
 
 CORPUS_ID = "__corpus__"
@@ -65,6 +66,13 @@ class Store:
         # Re-entrant: a reopen under it (`_follow`) runs Chroma calls that may reopen again (`_guard`).
         self._lock = threading.RLock()
         self._gate = ReopenGate()
+        # Embedded: the client in use opens the index under one of two spellings of its path (Chroma
+        # shares one client per spelling in a process), so a second can load beside it (`refresh.py`).
+        self._spelling = 0
+        self._opens = 0
+        # Hash prefixes of the articles the client's vector index holds while it is behind the corpus; None: all.
+        self._held: frozenset[str] | None = None
+        self._refresher = Refresher(self._refresh)
         self.write_lock = WriteLock(
             settings.data_dir, settings.write_lock_timeout, self._where, enabled=not settings.chroma.host
         )
@@ -82,32 +90,66 @@ class Store:
         self._seen_version: str | None = None
 
     def _open(self) -> None:
-        settings = self.settings
-        self._client = self._guard(self._connect)
-        self.chunks = self._guard(
-            lambda: self._client.get_or_create_collection(
-                settings.collection,
-                embedding_function=None,
-                metadata={"hnsw:space": "cosine", "embedder": self.embedder_id},
+        self._client, self.chunks, self.registry = self._opened(self._spelling, self._guard)
+        self._opens += 1
+        self._held = None
+
+    def _opened(self, spelling: int, run: Callable[[Callable[[], T]], T]) -> tuple[Any, Any, Any]:
+        """(client, chunks, registry) opened afresh; `run` runs each Chroma call."""
+        name = self.settings.collection
+        client = run(lambda: self._connect(spelling))
+        chunks = run(
+            lambda: client.get_or_create_collection(
+                name, embedding_function=None, metadata={"hnsw:space": "cosine", "embedder": self.embedder_id}
             )
         )
-        self.registry = self._guard(
-            lambda: self._client.get_or_create_collection(f"{settings.collection}-docs", embedding_function=None)
-        )
+        registry = run(lambda: client.get_or_create_collection(f"{name}-docs", embedding_function=None))
+        return client, chunks, registry
 
     def _follow(self, version: str) -> None:
         """Reopens an embedded index that another process has committed to since we last looked.
 
         Embedded Chroma keeps each process's vector index in memory; a second process's writes
-        reach this one's metadata at once but not its vector index, whose queries then fail or miss
-        the new chunks (`rag serve` beside `rag watch` or `rag ingest`). Opening the client again
-        loads the index as it is on disk. A Chroma server has one index for all and needs none of this.
+        reach this one's metadata at once but not its vector index, whose queries then miss the new
+        chunks (`rag serve` beside `rag watch` or `rag ingest`). Opening the client again loads the
+        index as it is on disk, in the background (`refresh.py`). A Chroma server has one index for all.
         """
         with self._lock:
             seen, self._seen_version = self._seen_version, version
             if self.settings.chroma.host or seen is None or version == seen or version in self._own_versions:
                 return
-            self._reopen()
+            if self._view is None:  # nothing says what the open client holds: reopen here
+                self._reopen()
+                return
+            if self._held is None:
+                self._held = frozenset(hash_prefix(h) for h in self._view.hashes.values())
+        self._refresher.request()
+
+    def _refresh(self) -> None:
+        """Opens and warms a second client, then puts it in place of the one in use."""
+        with self._lock:
+            spelling, opens, seen = 1 - self._spelling, self._opens, self._seen_version
+            held = frozenset(hash_prefix(h) for h in self._view.hashes.values()) if self._view else frozenset()
+        client, chunks, registry = self._opened(spelling, lambda call: call())
+        chunks.get(limit=1, include=["embeddings"])  # loads its vector index now, not in a question
+        with self._lock, self._gate.alone():
+            if self._opens != opens:  # reopened meanwhile (a torn read): that client is newer than this one
+                client.close()
+                return
+            old, self._client, self.chunks, self.registry = self._client, client, chunks, registry
+            self._spelling, self._opens = spelling, opens + 1
+            # It holds what was committed when it opened; a version seen since may hold more.
+            self._held = None if self._seen_version == seen else held
+            old.close()
+
+    @property
+    def refreshing(self) -> bool:
+        """A client that holds the latest commits seen is being loaded (dense search lags until it is in)."""
+        return self._refresher.pending
+
+    def wait_for_refresh(self, timeout: float | None = None) -> bool:
+        """Until the client in use holds every commit seen so far (tests, benchmarks)."""
+        return self._refresher.wait(timeout)
 
     def _reopen(self) -> None:
         with self._gate.alone():
@@ -125,7 +167,7 @@ class Store:
     def where(self) -> str:
         return self._where
 
-    def _connect(self) -> Any:
+    def _connect(self, spelling: int) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaConfig
 
@@ -138,7 +180,8 @@ class Store:
                 settings=config,
             )
         self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=config)
+        path = str(self.settings.chroma_path) + ("/." if spelling else "")
+        return chromadb.PersistentClient(path=path, settings=config)
 
     def _guard(self, call: Callable[[], T]) -> T:
         """Runs a Chroma call, turning connection failures into StoreUnavailableError.
@@ -274,7 +317,11 @@ class Store:
             want = min(want * 2, total)
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of these chunks (missing ids are left out)."""
+        """The stored vectors of these chunks (missing ids, and those the client does not hold yet, are left out)."""
+        with self._lock:
+            held = self._held
+        if held is not None:
+            ids = [i for i in ids if hash_of(i) in held]
         if not ids:
             return {}
         got = self._guard(lambda: self.chunks.get(ids=list(ids), include=["embeddings"]))

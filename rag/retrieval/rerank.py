@@ -27,6 +27,7 @@ from datetime import date
 import numpy as np
 
 from rag.core.models import Passage
+from rag.core.text import match_text
 from rag.index.embeddings import Embedder
 from rag.index.store import Store
 from rag.retrieval.evidence import Evidence, QuestionTerms
@@ -58,7 +59,12 @@ class TermWindowReranker(Reranker):
 
     def signals(self, qvec: np.ndarray, passages: list[Passage], terms: QuestionTerms) -> list[np.ndarray]:
         vectors = self.store.vectors([p.chunk_id for p in passages])
-        cosine = np.array([float(vectors[p.chunk_id] @ qvec) if p.chunk_id in vectors else 0.0 for p in passages])
+        # A chunk the process's vector index does not hold yet (just committed elsewhere) is embedded here.
+        missing = [p for p in passages if p.chunk_id not in vectors]
+        if missing:
+            embedded = self.embedder.get_text_embedding_batch([match_text(p.title, p.text, p.author) for p in missing])
+            vectors.update((p.chunk_id, np.asarray(v, dtype=np.float32)) for p, v in zip(missing, embedded))
+        cosine = np.array([float(vectors[p.chunk_id] @ qvec) for p in passages])
         coverage = np.array([terms.best_window(i, answering=True).coverage for i in range(len(passages))])
         return [_z(cosine), _z(coverage)]
 
