@@ -214,7 +214,7 @@ def test_a_torn_read_reopens_the_embedded_index(tmp_path, embedder, seeds_copy, 
 
     reopen = store._open
     monkeypatch.setattr(store, "_open", lambda: (reopen(), setattr(store, "chunks", _TornRead())))
-    monkeypatch.setattr("rag.index.store._REOPEN_PAUSES", (0.0, 0.0))
+    monkeypatch.setattr("rag.index.connection._REOPEN_PAUSES", (0.0, 0.0))
     store.chunks = _TornRead()
     with pytest.raises(StoreUnavailableError, match=r"reopening it 2 times.*fresh --data-dir"):
         store.vectors(ids)
