@@ -77,9 +77,11 @@ def reader(spec: dict) -> None:
         base = memory()
 
         def ask(q: str) -> tuple[str, float]:
+            # The version before the question: one that names the new commit surely ran after it.
+            version = assistant.store.version()
             t0 = time.perf_counter()
             assistant.search(q, mode="hybrid")
-            return assistant.store.version(), (time.perf_counter() - t0) * 1000
+            return version, (time.perf_counter() - t0) * 1000
 
         def refreshing() -> bool:
             return assistant.store.refreshing

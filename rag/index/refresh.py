@@ -12,6 +12,7 @@ articles it holds (`held`): what it lacks is left out, never mixed in from anoth
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 
@@ -51,6 +52,7 @@ class Refresher:
         return not self.pending
 
     def _run(self) -> None:
+        _lower_priority()
         while True:
             try:
                 self._reopen()
@@ -62,3 +64,10 @@ class Refresher:
                     return
                 self._again = False
 
+
+def _lower_priority() -> None:
+    """Niceness 10 for this thread (Linux schedules threads as tasks): the load yields the cores to questions."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not permitted: the load just competes
+        pass
