@@ -119,6 +119,16 @@ def test_model_abstention_is_not_streamed(assistant, openai_server):
     assert answer.abstained and answer.answer == NOT_FOUND_TEXT
 
 
+def test_a_model_that_misses_a_plainly_stated_answer_is_answered_by_the_quoted_passages(assistant, openai_server):
+    """The model says it found nothing though the passages say it: their sentences answer, quoted, and the answer
+    says so; with an unanswerable question (above) both agree there is nothing."""
+    openai_server.reply = lambda request: ["NOT_", "FOUND"]
+    texts, answer = split(assistant().stream("How old is Alexandr Wang?"))
+    assert not answer.abstained and answer.provider == "extractive" and "28-year-old" in answer.answer
+    assert texts == [] and len({c.source for c in answer.citations}) >= 2  # the final event carries it whole
+    assert any("openai:test-model gave no answer" in w for w in answer.warnings)
+
+
 def test_server_errors_surface_as_llm_error(assistant, openai_server):
     openai_server.fail(500, times=None)
     with pytest.raises(LLMError, match="500|server error"):

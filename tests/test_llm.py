@@ -376,6 +376,21 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
     assert generated[-1] == '"'  # `citations` never generated
 
 
+class _ScriptedJSON:
+    """A streaming JSON model that always replies `answer`."""
+
+    name = "scripted"
+    can_stream = supports_schema = True
+    prompt_style = "evidence"
+    keeps_prefix = False
+
+    def __init__(self, answer: str):
+        self.answer = answer
+
+    def stream(self, messages, **kwargs):
+        yield from ['{"evidence": "[1]", "found": true, "answer": "', self.answer, '", "citations": [1]}']
+
+
 @pytest.mark.parametrize(
     "answer, shown",
     [
@@ -385,27 +400,29 @@ def test_local_json_answer_is_shown_once_its_field_closes(tmp_path):
     ],
 )
 def test_a_model_answer_without_the_quantity_asked_for_is_no_answer(tmp_path, answer, shown):
-    """"How many ...?" answered by a supported sentence with no number: nothing is shown, it abstains and says why."""
+    """"How many ...?" answered by a supported sentence with no number: nothing of it is shown; the passage
+    that states the number answers instead, quoted and said to be (the model's answer did not hold up)."""
     from rag.answering.answerer import build_answerer
 
-    text = "Meta laid off 600 staff in its AI unit on Wednesday."
-    passage = one_passage(text, "Cuts")
-
-    class Scripted:
-        name = "scripted"
-        can_stream = supports_schema = True
-        prompt_style = "evidence"
-        keeps_prefix = False
-
-        def stream(self, messages, **kwargs):
-            yield from ['{"evidence": "[1]", "found": true, "answer": "', answer, '", "citations": [1]}']
-
-    pieces, final = split(build_answerer(Settings(data_dir=tmp_path), llm=Scripted()).stream("How many staff did Meta lay off?", [passage]))
-    assert final.abstained is not shown
+    passage = one_passage("Meta laid off 600 staff in its AI unit on Wednesday.", "Cuts")
+    answerer = build_answerer(Settings(data_dir=tmp_path), llm=_ScriptedJSON(answer))
+    pieces, final = split(answerer.stream("How many staff did Meta lay off?", [passage]))
+    assert not final.abstained and "600" in final.answer and "".join(pieces) == final.answer
     if shown:
-        assert "".join(pieces) == final.answer and "600" in final.answer
+        assert final.provider == "scripted"
     else:
-        assert pieces == [] and final.reason == "the question asks for a quantity and the answer gives none"
+        assert not any("laid off staff" in p for p in pieces) and final.provider == "extractive"
+        assert final.answer.startswith("600 [1].") and "Meta laid off 600 staff in its AI unit on Wednesday. [1]" in final.answer
+        assert any("the question asks for a quantity and the answer gives none" in w for w in final.warnings)
+
+
+def test_no_answer_when_neither_the_model_nor_the_passages_give_the_quantity(tmp_path):
+    from rag.answering.answerer import build_answerer
+
+    passage = one_passage("Meta laid off staff in its AI unit on Wednesday.", "Cuts")
+    answerer = build_answerer(Settings(data_dir=tmp_path), llm=_ScriptedJSON("Meta laid off staff in its AI unit [1]"))
+    pieces, final = split(answerer.stream("How many staff did Meta lay off?", [passage]))
+    assert pieces == [] and final.abstained and final.reason == "the question asks for a quantity and the answer gives none"
 
 
 def test_evidence_prompt_keeps_lists_with_their_intro_and_titles_once():

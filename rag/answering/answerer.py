@@ -202,7 +202,20 @@ class ModelAnswerer(Answerer):
 
     def _finish(self, call: _Call, text: str, checked: Checked | None = None) -> Answer:
         answer = super()._finish(call, text, checked)
-        return answer if answer.abstained else self._with_other_reports(call, answer)
+        return self._quoted(call, answer) if answer.abstained else self._with_other_reports(call, answer)
+
+    def _quoted(self, call: _Call, abstained: Answer) -> Answer:
+        """The model found no answer, or none of what it wrote held up: when the extractive reader finds one
+        (its abstention rules passed, checked as any answer), the passages' own sentences answer instead,
+        said to be quoted; else the abstention. A small model misses answers its passages state plainly."""
+        reading = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked, tagger=self.tagger)
+        if reading.abstained:
+            return abstained
+        answer = super()._finish(call, reading.answer)
+        if answer.abstained:
+            return abstained
+        note = f"{self.provider} gave no answer ({abstained.reason}); these are the passages' own sentences."
+        return answer.model_copy(update={"provider": ExtractiveAnswerer.provider, "warnings": [*answer.warnings, note]})
 
     def _with_other_reports(self, call: _Call, answer: Answer) -> Answer:
         """A model's answer often stands on one article (a small one's nearly always, measured): what the other
@@ -276,7 +289,7 @@ class ModelAnswerer(Answerer):
         found = bool(_FOUND_JSON.search(raw)) and bool(partial_field(raw, "evidence").strip())
         text = partial_field(raw, "answer")
         if not found or not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
-            yield self._abstain(call, "the model found no answer in the passages")
+            yield self._quoted(call, self._abstain(call, "the model found no answer in the passages"))
             return
         yield from self._close(call, text, reveal)
 
@@ -302,7 +315,7 @@ class ModelAnswerer(Answerer):
     def _ended(self, call: _Call, text: str, reveal: _Reveal) -> Iterator[str | Answer]:
         """A plain-text reply once generation ends: the abstain token, or the rest of the checked answer."""
         if not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
-            yield self._abstain(call, "the model found no answer in the passages")
+            yield self._quoted(call, self._abstain(call, "the model found no answer in the passages"))
             return
         yield from self._close(call, text, reveal)
 
