@@ -196,7 +196,7 @@ def test_passage_sentences_are_embedded_once_across_checks():
 def test_partial_json_field_is_a_prefix_of_the_whole(value):
     import json
 
-    from rag.answering.answerer import partial_field
+    from rag.answering.reveal import partial_field
 
     raw = json.dumps({"evidence": "e", "found": True, "answer": value, "citations": [1]})
     assert partial_field(raw, "answer") == value

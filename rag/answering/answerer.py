@@ -11,7 +11,6 @@ support becomes an abstention.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -21,12 +20,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rag.answering import across
-from rag.answering.citations import MARKER, Checked, CitationChecker, complete_prefix
+from rag.answering.citations import MARKER, Checked, CitationChecker
 from rag.answering.entities import shared_tagger
 from rag.answering.extractive import extractive_answer
 from rag.answering.llm import LLM, local_model_path, resolve_provider
 from rag.answering.prompts import ABSTAIN_TOKEN, JSON_SCHEMA, build_messages, prefix_messages
-from rag.core import tracing
+from rag.answering.reveal import Reveal, counted, holds, partial_field
 from rag.core.config import FROM_SETTINGS, Settings
 from rag.core.errors import LLMError
 from rag.core.events import AnswerText, EvidenceFound, Final, StreamEvent
@@ -114,7 +113,7 @@ class Answerer(ABC):
         if checked is None:
             checked = self.checker.check(text, call.passages, question=call.question)
         asked = call.evidence.asked_loosely
-        if checked.citations and not _holds(asked, checked.answer):
+        if checked.citations and not holds(asked, checked.answer):
             # "What is Meta's headcount?" answered with a supported sentence that has no number.
             return self._abstain(call, asked.lack)
         if not checked.citations:
@@ -260,15 +259,15 @@ class ModelAnswerer(Answerer):
         evidence = call.evidence if self._style() == "evidence" else None
         return build_messages(call.question, call.passages, evidence, json_reply=self._json_reply)
 
-    def _reveal(self, call: _Call) -> _Reveal:
-        return _Reveal(self.checker, call.question, call.passages, call.evidence.asked_loosely)
+    def _reveal(self, call: _Call) -> Reveal:
+        return Reveal(self.checker, call.question, call.passages, call.evidence.asked_loosely)
 
     def _json(self, call: _Call) -> Iterator[str | Answer]:
         """The local model answers in grammar-constrained JSON, evidence first; the `answer` field is
         streamed a checked sentence at a time as it is generated, as `_streamed` does."""
         raw, reveal = "", self._reveal(call)
         stream = self.llm.stream(self._messages(call), json_schema=JSON_SCHEMA)
-        pieces = _counted(stream)
+        pieces = counted(stream)
         try:
             for piece in pieces:
                 raw += piece
@@ -297,7 +296,7 @@ class ModelAnswerer(Answerer):
         """Streams the answer a sentence at a time, each only once the checker has passed it: a
         client that joins the pieces has exactly the checked answer, never a removed sentence."""
         text, reveal = "", self._reveal(call)
-        for piece in _counted(self.llm.stream(self._messages(call))):
+        for piece in counted(self.llm.stream(self._messages(call))):
             text += piece
             head = text.lstrip()
             # Hold text back while it is, or could still become, the abstain token.
@@ -312,14 +311,14 @@ class ModelAnswerer(Answerer):
         """A client that cannot stream: the reply whole, then checked."""
         yield from self._ended(call, self.llm.complete(self._messages(call)), self._reveal(call))
 
-    def _ended(self, call: _Call, text: str, reveal: _Reveal) -> Iterator[str | Answer]:
+    def _ended(self, call: _Call, text: str, reveal: Reveal) -> Iterator[str | Answer]:
         """A plain-text reply once generation ends: the abstain token, or the rest of the checked answer."""
         if not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._quoted(call, self._abstain(call, "the model found no answer in the passages"))
             return
         yield from self._close(call, text, reveal)
 
-    def _close(self, call: _Call, text: str, reveal: _Reveal) -> Iterator[str | Answer]:
+    def _close(self, call: _Call, text: str, reveal: Reveal) -> Iterator[str | Answer]:
         """The rest of a streamed answer once generation ends, then the final checked Answer."""
         # A JSON answer shown when its field closed was checked whole already: `reveal` keeps that check.
         answer = self._finish(call, text, checked=reveal.check(text))
@@ -328,20 +327,6 @@ class ModelAnswerer(Answerer):
             yield answer.answer[len(shown) :]
         yield answer
 
-
-
-def _counted(pieces: Iterable[str]) -> Iterator[str]:
-    """The model's streamed pieces (a token each, from llama.cpp and OpenAI-compatible servers), with when the
-    first came and how many, noted on the current span."""
-    started, n = time.perf_counter(), 0
-    try:
-        for piece in pieces:
-            if n == 0:
-                tracing.note(first_token_ms=round((time.perf_counter() - started) * 1000, 1))
-            n += 1
-            yield piece
-    finally:
-        tracing.note(tokens=n)
 
 
 def build_llm(settings: Settings) -> LLM | None:
@@ -373,63 +358,3 @@ def _dated(citations: Sequence[Citation]) -> str:
         return ""
     newest = max(dated, key=lambda c: c.published)
     return f" (The newest article cited, [{newest.n}], was published on {newest.dated}.)"
-
-
-# The end of a generated string's text cut mid-escape: a lone backslash, "\u12", or the first half of a surrogate pair.
-# Escaped backslashes before it ("\\\\") are text, not the start of an escape.
-_CUT_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u[0-9a-fA-F]{0,3}|u[dD][89abAB][0-9a-fA-F]{2})?$")
-
-
-def _holds(asked: Asked, answer: str) -> bool:
-    """Does the answer (its [n] markers aside) give what the question asks for?"""
-    return asked.held_by([MARKER.sub("", answer)])
-
-
-class _Reveal:
-    """What of a growing answer may be shown: its complete sentences once the checker has passed them and
-    they hold what the question asks for (a quantity, a date), so a client that joins the pieces has exactly
-    the checked answer. A text already checked is not checked again (the stream grows a token at a time)."""
-
-    def __init__(self, checker: CitationChecker, question: str, passages: list[Passage], asked: Asked):
-        self.checker, self.question, self.passages, self.asked = checker, question, passages, asked
-        self.shown = ""
-        self._last: tuple[str, Checked] | None = None
-
-    def check(self, text: str) -> Checked:
-        if self._last is None or self._last[0] != text:
-            self._last = (text, self.checker.check(text, self.passages, keep_format=False, question=self.question))
-        return self._last[1]
-
-    def more(self, text: str, whole: bool = False) -> str:
-        """The next piece to show of `text` (`whole`: it is complete), "" for none yet."""
-        done = text if whole else complete_prefix(text) if text else ""
-        if not done:
-            return ""
-        checked = self.check(done).answer
-        # Checked sentences are joined with spaces, so each piece brings its own separator.
-        if len(checked) > len(self.shown) and checked.startswith(self.shown) and _holds(self.asked, checked):
-            piece, self.shown = checked[len(self.shown) :], checked
-            return piece
-        return ""
-
-
-def partial_field(raw: str, field: str) -> str:
-    """The text of a JSON string field as far as a model has generated it ("" before it starts)."""
-    m = re.search(rf'"{field}"\s*:\s*"', raw)
-    if not m:
-        return ""
-    body, escaped = raw[m.end() :], False
-    for i, ch in enumerate(body):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == '"':
-            body = body[:i]
-            break
-    # Twice: "\ud83d\" is a cut escape after the first half of a pair.
-    body = _CUT_ESCAPE.sub(r"\1", _CUT_ESCAPE.sub(r"\1", body))
-    try:
-        return json.loads(f'"{body}"')
-    except json.JSONDecodeError:
-        return ""

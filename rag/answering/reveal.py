@@ -1,0 +1,87 @@
+"""What of a model's growing reply may be shown, and reading its JSON fields as they are generated."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable, Iterator
+
+from rag.answering.citations import MARKER, Checked, CitationChecker, complete_prefix
+from rag.core import tracing
+from rag.core.models import Passage
+from rag.core.questions import Asked
+
+
+def counted(pieces: Iterable[str]) -> Iterator[str]:
+    """The model's streamed pieces (a token each, from llama.cpp and OpenAI-compatible servers), with when the
+    first came and how many, noted on the current span."""
+    started, n = time.perf_counter(), 0
+    try:
+        for piece in pieces:
+            if n == 0:
+                tracing.note(first_token_ms=round((time.perf_counter() - started) * 1000, 1))
+            n += 1
+            yield piece
+    finally:
+        tracing.note(tokens=n)
+
+
+# The end of a generated string's text cut mid-escape: a lone backslash, "\u12", or the first half of a surrogate pair.
+# Escaped backslashes before it ("\\\\") are text, not the start of an escape.
+_CUT_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u[0-9a-fA-F]{0,3}|u[dD][89abAB][0-9a-fA-F]{2})?$")
+
+
+def holds(asked: Asked, answer: str) -> bool:
+    """Does the answer (its [n] markers aside) give what the question asks for?"""
+    return asked.held_by([MARKER.sub("", answer)])
+
+
+class Reveal:
+    """What of a growing answer may be shown: its complete sentences once the checker has passed them and
+    they hold what the question asks for (a quantity, a date), so a client that joins the pieces has exactly
+    the checked answer. A text already checked is not checked again (the stream grows a token at a time)."""
+
+    def __init__(self, checker: CitationChecker, question: str, passages: list[Passage], asked: Asked):
+        self.checker, self.question, self.passages, self.asked = checker, question, passages, asked
+        self.shown = ""
+        self._last: tuple[str, Checked] | None = None
+
+    def check(self, text: str) -> Checked:
+        if self._last is None or self._last[0] != text:
+            self._last = (text, self.checker.check(text, self.passages, keep_format=False, question=self.question))
+        return self._last[1]
+
+    def more(self, text: str, whole: bool = False) -> str:
+        """The next piece to show of `text` (`whole`: it is complete), "" for none yet."""
+        done = text if whole else complete_prefix(text) if text else ""
+        if not done:
+            return ""
+        checked = self.check(done).answer
+        # Checked sentences are joined with spaces, so each piece brings its own separator.
+        if len(checked) > len(self.shown) and checked.startswith(self.shown) and holds(self.asked, checked):
+            piece, self.shown = checked[len(self.shown) :], checked
+            return piece
+        return ""
+
+
+def partial_field(raw: str, field: str) -> str:
+    """The text of a JSON string field as far as a model has generated it ("" before it starts)."""
+    m = re.search(rf'"{field}"\s*:\s*"', raw)
+    if not m:
+        return ""
+    body, escaped = raw[m.end() :], False
+    for i, ch in enumerate(body):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            body = body[:i]
+            break
+    # Twice: "\ud83d\" is a cut escape after the first half of a pair.
+    body = _CUT_ESCAPE.sub(r"\1", _CUT_ESCAPE.sub(r"\1", body))
+    try:
+        return json.loads(f'"{body}"')
+    except json.JSONDecodeError:
+        return ""
