@@ -384,11 +384,11 @@ class _ScriptedJSON:
     prompt_style = "evidence"
     keeps_prefix = False
 
-    def __init__(self, answer: str):
-        self.answer = answer
+    def __init__(self, answer: str, evidence: str = "[1]"):
+        self.answer, self.evidence = answer, evidence
 
     def stream(self, messages, **kwargs):
-        yield from ['{"evidence": "[1]", "found": true, "answer": "', self.answer, '", "citations": [1]}']
+        yield from ['{"evidence": "', self.evidence, '", "found": true, "answer": "', self.answer, '", "citations": [1]}']
 
 
 @pytest.mark.parametrize(
@@ -414,6 +414,30 @@ def test_a_model_answer_without_the_quantity_asked_for_is_no_answer(tmp_path, an
         assert not any("laid off staff" in p for p in pieces) and final.provider == "extractive"
         assert final.answer.startswith("600 [1].") and "Meta laid off 600 staff in its AI unit on Wednesday. [1]" in final.answer
         assert any("the question asks for a quantity and the answer gives none" in w for w in final.warnings)
+
+
+_CUTS = "Meta laid off 600 staff in its AI unit on Wednesday. The unit keeps 3,000 people."
+
+
+@pytest.mark.parametrize(
+    "question, answer, evidence, expected",
+    [
+        # The sentence the model quoted as its evidence follows the terse answer.
+        ("How many staff did Meta lay off?", "600 [1]", "Meta laid off 600 staff in its AI unit on Wednesday.",
+         "600 [1] Meta laid off 600 staff in its AI unit on Wednesday. [1]"),
+        # Evidence given as "[1]" only (as small models do): the cited passage's sentence that holds the answer.
+        ("How many people does the unit keep?", "3,000 [1]", "[1]", "3,000 [1] The unit keeps 3,000 people. [1]"),
+        # An answer that is a sentence already stands alone.
+        ("How many staff did Meta lay off?", "Meta laid off 600 staff in its AI unit [1]", "[1]",
+         "Meta laid off 600 staff in its AI unit [1]"),
+    ],
+)
+def test_a_terse_model_answer_is_followed_by_the_sentence_it_comes_from(tmp_path, question, answer, evidence, expected):
+    from rag.answering.answerer import build_answerer
+
+    answerer = build_answerer(Settings(data_dir=tmp_path), llm=_ScriptedJSON(answer, evidence))
+    pieces, final = split(answerer.stream(question, [one_passage(_CUTS, "Cuts")]))
+    assert "".join(pieces) == final.answer == expected and final.provider == "scripted"
 
 
 def test_no_answer_when_neither_the_model_nor_the_passages_give_the_quantity(tmp_path):

@@ -25,7 +25,7 @@ from rag.answering.entities import shared_tagger
 from rag.answering.extractive import extractive_answer
 from rag.answering.llm import LLM, local_model_path, resolve_provider
 from rag.answering.prompts import ABSTAIN_TOKEN, JSON_SCHEMA, build_messages, prefix_messages
-from rag.answering.reveal import Reveal, counted, holds, partial_field
+from rag.answering.reveal import Reveal, counted, holds, partial_field, with_quote
 from rag.core.config import FROM_SETTINGS, Settings
 from rag.core.errors import LLMError
 from rag.core.events import AnswerText, EvidenceFound, Final, StreamEvent
@@ -290,6 +290,8 @@ class ModelAnswerer(Answerer):
         if not found or not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._quoted(call, self._abstain(call, "the model found no answer in the passages"))
             return
+        if reveal.check(text).citations:  # the quote follows an answer that holds up, never stands in for one
+            text = with_quote(text, partial_field(raw, "evidence"), call.passages)
         yield from self._close(call, text, reveal)
 
     def _streamed(self, call: _Call) -> Iterator[str | Answer]:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from rag.answering.citations import MARKER, Checked, CitationChecker, complete_prefix
+from rag.core import text as tx
 from rag.core import tracing
 from rag.core.models import Passage
 from rag.core.questions import Asked
@@ -85,3 +86,29 @@ def partial_field(raw: str, field: str) -> str:
         return json.loads(f'"{body}"')
     except json.JSONDecodeError:
         return ""
+
+
+# An answer this short (a value, a yes or no) is followed by the sentence it comes from.
+TERSE_WORDS = 8
+
+
+def with_quote(answer: str, evidence: str, passages: list[Passage]) -> str:
+    """A terse answer ("$135 billion [1]") then the passage sentence it stands on, cited, as the extractive
+    answerer gives the asked span and then its quote: the sentence the model quoted as evidence when it is
+    a passage's own text, else the first sentence of a passage the answer cites that holds the answer's words
+    (small models often give only "[1]" as evidence). Unchanged when neither is found."""
+    bare = MARKER.sub("", answer).strip()
+    if not bare or len(bare.split()) > TERSE_WORDS:
+        return answer
+    quote = " ".join(MARKER.sub("", evidence).split())
+    holder = next((p for p in passages if len(quote.split()) >= 4 and quote in " ".join(p.text.split())), None)
+    if holder is None:
+        cited = {int(n) for m in MARKER.findall(answer) for n in m.split(",")}
+        value = tx.fold(bare.strip("[]().,;:!?\"'“”‘’ "))
+        found = ((p, p.text[a:b]) for p in passages if p.n in cited for a, b in tx.split_sentences(p.text))
+        holder, quote = next(((p, " ".join(q.split())) for p, q in found if value and value in tx.fold(q)), (None, ""))
+    if holder is None or tx.fold(quote) == tx.fold(bare):
+        return answer
+    # No full stop is added after a bare value: the stream has shown "600 [1]" already, and the checker
+    # would write "600. [1]".
+    return f"{answer.rstrip()} {quote} [{holder.n}]"
