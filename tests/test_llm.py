@@ -427,6 +427,8 @@ _CUTS = "Meta laid off 600 staff in its AI unit on Wednesday. The unit keeps 3,0
          "600 [1] Meta laid off 600 staff in its AI unit on Wednesday. [1]"),
         # Evidence given as "[1]" only (as small models do): the cited passage's sentence that holds the answer.
         ("How many people does the unit keep?", "3,000 [1]", "[1]", "3,000 [1] The unit keeps 3,000 people. [1]"),
+        # An answer without a marker: the sentence of the passage the checker attributed it to.
+        ("How many people does the unit keep?", "3,000", "[1]", "3,000 [1] The unit keeps 3,000 people. [1]"),
         # An answer that is a sentence already stands alone.
         ("How many staff did Meta lay off?", "Meta laid off 600 staff in its AI unit [1]", "[1]",
          "Meta laid off 600 staff in its AI unit [1]"),
@@ -437,7 +439,7 @@ def test_a_terse_model_answer_is_followed_by_the_sentence_it_comes_from(tmp_path
 
     answerer = build_answerer(Settings(data_dir=tmp_path), llm=_ScriptedJSON(answer, evidence))
     pieces, final = split(answerer.stream(question, [one_passage(_CUTS, "Cuts")]))
-    assert "".join(pieces) == final.answer == expected and final.provider == "scripted"
+    assert final.answer == expected and expected.startswith("".join(pieces)) and final.provider == "scripted"
 
 
 def test_no_answer_when_neither_the_model_nor_the_passages_give_the_quantity(tmp_path):

@@ -290,8 +290,9 @@ class ModelAnswerer(Answerer):
         if not found or not text.strip() or text.strip().startswith(ABSTAIN_TOKEN):
             yield self._quoted(call, self._abstain(call, "the model found no answer in the passages"))
             return
-        if reveal.check(text).citations:  # the quote follows an answer that holds up, never stands in for one
-            text = with_quote(text, partial_field(raw, "evidence"), call.passages)
+        cited = {c.n for c in reveal.check(text).citations}
+        if cited:  # the quote follows an answer that holds up, never stands in for one
+            text = with_quote(text, partial_field(raw, "evidence"), call.passages, cited)
         yield from self._close(call, text, reveal)
 
     def _streamed(self, call: _Call) -> Iterator[str | Answer]:

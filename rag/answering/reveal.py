@@ -92,10 +92,10 @@ def partial_field(raw: str, field: str) -> str:
 TERSE_WORDS = 8
 
 
-def with_quote(answer: str, evidence: str, passages: list[Passage]) -> str:
+def with_quote(answer: str, evidence: str, passages: list[Passage], cited: set[int]) -> str:
     """A terse answer ("$135 billion [1]") then the passage sentence it stands on, cited, as the extractive
     answerer gives the asked span and then its quote: the sentence the model quoted as evidence when it is
-    a passage's own text, else the first sentence of a passage the answer cites that holds the answer's words
+    a passage's own text, else the first sentence of a passage it was `cited` to that holds the answer's words
     (small models often give only "[1]" as evidence). Unchanged when neither is found."""
     bare = MARKER.sub("", answer).strip()
     if not bare or len(bare.split()) > TERSE_WORDS:
@@ -103,7 +103,6 @@ def with_quote(answer: str, evidence: str, passages: list[Passage]) -> str:
     quote = " ".join(MARKER.sub("", evidence).split())
     holder = next((p for p in passages if len(quote.split()) >= 4 and quote in " ".join(p.text.split())), None)
     if holder is None:
-        cited = {int(n) for m in MARKER.findall(answer) for n in m.split(",")}
         value = tx.fold(bare.strip("[]().,;:!?\"'“”‘’ "))
         found = ((p, p.text[a:b]) for p in passages if p.n in cited for a, b in tx.split_sentences(p.text))
         holder, quote = next(((p, " ".join(q.split())) for p, q in found if value and value in tx.fold(q)), (None, ""))
@@ -111,4 +110,5 @@ def with_quote(answer: str, evidence: str, passages: list[Passage]) -> str:
         return answer
     # No full stop is added after a bare value: the stream has shown "600 [1]" already, and the checker
     # would write "600. [1]".
-    return f"{answer.rstrip()} {quote} [{holder.n}]"
+    marked = answer.rstrip() if MARKER.search(answer) else f"{answer.rstrip()} [{holder.n}]"
+    return f"{marked} {quote} [{holder.n}]"
