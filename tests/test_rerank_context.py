@@ -166,6 +166,8 @@ def test_the_evidence_about_a_question_is_read_once(tmp_path, embedder, monkeypa
     seen: list[str] = []
     split_sentences = tx.split_sentences
     monkeypatch.setattr(ev.tx, "split_sentences", lambda text: seen.append(text) or split_sentences(text))
-    _, answer = split(assistant.stream("How much did Meta pay for its stake in Scale AI?"))
+    # Unanswerable: the model abstains, and so does the extractive reader behind it, reading the same splits.
+    # (An answer's citation check still splits the passages it checks itself.)
+    _, answer = split(assistant.stream("What is Meta's headcount as of this year?"))
     assert answer.abstained and len(answer.passages) == 5
     assert seen and len(seen) == len(set(seen)), "a passage split twice for one question"

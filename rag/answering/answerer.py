@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from rag.answering import across
 from rag.answering.citations import MARKER, Checked, CitationChecker
 from rag.answering.entities import shared_tagger
-from rag.answering.extractive import extractive_answer
+from rag.answering.extractive import ExtractiveResult, extractive_answer
 from rag.answering.llm import LLM, local_model_path, resolve_provider
 from rag.answering.prompts import ABSTAIN_TOKEN, JSON_SCHEMA, build_messages, prefix_messages
 from rag.answering.reveal import Reveal, counted, holds, partial_field, with_quote
@@ -130,6 +130,11 @@ class Answerer(ABC):
             citation_validity=checked.validity,
         )
 
+    def _read(self, call: _Call) -> ExtractiveResult:
+        """The extractive reader on the call's passages, with what the question's evidence has read already."""
+        ev = call.evidence
+        return extractive_answer(call.question, call.passages, self.embedder, asked=ev.asked, tagger=self.tagger, spans=ev.spans)
+
     def _abstain(self, call: _Call, reason: str) -> Answer:
         return self._answer(call, answer=NOT_FOUND_TEXT, abstained=True, reason=reason)
 
@@ -169,7 +174,7 @@ class ExtractiveAnswerer(Answerer):
     provider = "extractive"
 
     def _generate(self, call: _Call) -> Iterator[str | Answer]:
-        result = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked, tagger=self.tagger)
+        result = self._read(call)
         if result.abstained:
             yield self._abstain(call, result.reason)
             return
@@ -207,7 +212,7 @@ class ModelAnswerer(Answerer):
         """The model found no answer, or none of what it wrote held up: when the extractive reader finds one
         (its abstention rules passed, checked as any answer), the passages' own sentences answer instead,
         said to be quoted; else the abstention. A small model misses answers its passages state plainly."""
-        reading = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked, tagger=self.tagger)
+        reading = self._read(call)
         if reading.abstained:
             return abstained
         answer = super()._finish(call, reading.answer)
@@ -220,7 +225,7 @@ class ModelAnswerer(Answerer):
         """A model's answer often stands on one article (a small one's nearly always, measured): what the other
         articles that answer the question report follows it, quoted and attributed as the extractive answerer
         reads them, under "Other articles report differently:" when their values differ from the answer's."""
-        reading = extractive_answer(call.question, call.passages, self.embedder, asked=call.evidence.asked, tagger=self.tagger)
+        reading = self._read(call)
         cited = {c.group for c in answer.citations}
         by_n = {p.n: p for p in call.passages}
         others: dict[str, across.Reading] = {}

@@ -37,7 +37,7 @@ import numpy as np
 
 from rag.answering import across
 from rag.answering.citations import SEMANTIC_SUPPORT
-from rag.answering.sentences import MAX_WORDS, Unit, candidate, compose, point, read_units
+from rag.answering.sentences import MAX_WORDS, Spans, Unit, candidate, compose, point, read_units
 from rag.core import text as tx
 from rag.core.models import Passage
 from rag.core.questions import BYLINE, Asked
@@ -178,14 +178,15 @@ class _Ranking:
     has_embeddings: bool
 
 
-def rank_sentences(question: str, passages: list[Passage], embedder) -> _Ranking:
-    """Every candidate sentence of the passages, scored against the question, best first."""
+def rank_sentences(question: str, passages: list[Passage], embedder, spans: Spans | None = None) -> _Ranking:
+    """Every candidate sentence of the passages, scored against the question, best first. `spans`: a text's
+    sentence spans, when the caller has split the passages already (`Evidence.spans`)."""
     qterms = list(dict.fromkeys(tx.terms(question, drop_frame=True)))
     units: list[Unit] = []
     seen: set[tuple[str, int]] = set()
     by_passage: dict[int, list[Unit]] = {}
     for rank, p in enumerate(passages):
-        by_passage[rank] = read_units(p, rank)
+        by_passage[rank] = read_units(p, rank, spans)
         for u in by_passage[rank]:
             # Overlapping chunks repeat sentences; keep the better-ranked copy.
             if candidate(u) and u.key not in seen:
@@ -239,18 +240,18 @@ def _by_type(question: str, ranking: _Ranking, asked: Asked, tagger) -> None:
 
 
 def extractive_answer(
-    question: str, passages: list[Passage], embedder, asked: Asked | None = None, tagger=None
+    question: str, passages: list[Passage], embedder, asked: Asked | None = None, tagger=None, spans: Spans | None = None
 ) -> ExtractiveResult:
     """Quote the passage sentences that answer `question`, or abstain.
 
     `embedder` has `.embed(list[str]) -> ndarray` (MiniLMEmbedding) or is any
     llama-index embedding; None scores by term coverage alone. `asked`: what the
     question asks for, when the caller has read it already. `tagger`: an
-    `entities.EntityTagger`, to prefer sentences naming a value of the asked kind.
+    `entities.EntityTagger`, to prefer sentences naming a value of the asked kind. `spans`: as `rank_sentences`.
     """
     if not passages or not question.strip():
         return _abstain("no passages or an empty question")
-    ranking = rank_sentences(question, passages, embedder)
+    ranking = rank_sentences(question, passages, embedder, spans)
     if not ranking.question_terms:
         return _abstain("the question has no content words")
     if not ranking.scored:

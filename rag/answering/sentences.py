@@ -9,11 +9,15 @@ each sentence followed by its [n].
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.core import text as tx
 from rag.core.models import Passage
 from rag.core.questions import BYLINE
+
+# A text's sentences as (start, end) spans (`text.split_sentences`, or the question's cached reading of it).
+Spans = Callable[[str], Sequence[tuple[int, int]]]
 
 MAX_WORDS = 80  # the answer's quoted words, about
 MAX_LIST_ITEMS = 4
@@ -59,8 +63,9 @@ class Unit:
         return (self.passage.source, self.passage.start + self.start)
 
 
-def read_units(passage: Passage, rank: int) -> list[Unit]:
-    """The passage's sentences, classified, each with the heading / list intro it sits under."""
+def read_units(passage: Passage, rank: int, spans: Spans | None = None) -> list[Unit]:
+    """The passage's sentences, classified, each with the heading / list intro it sits under (`spans`: how
+    a text splits into sentences, when already known)."""
     text = passage.text
     first = len(text) - len(text.lstrip())
     last = len(text.rstrip())
@@ -68,7 +73,7 @@ def read_units(passage: Passage, rank: int) -> list[Unit]:
     heading = intro = ""
     paragraph = 0
     prev_end = 0
-    for s, e in tx.split_sentences(text):
+    for s, e in (spans or tx.split_sentences)(text):
         line_start = text.rfind("\n", 0, s) + 1
         new_line = line_start >= prev_end
         if new_line:

@@ -61,6 +61,10 @@ class Evidence:
             self._sentences[text] = [(s, e, set(tx.terms(text[s:e]))) for s, e in tx.split_sentences(text)]
         return self._sentences[text]
 
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """The text's sentence spans, split once per question (the extractive reader reads them too)."""
+        return [(s, e) for s, e, _ in self.sentences(text)]
+
     def over(self, passages: Sequence[Passage]) -> QuestionTerms:
         """The question's terms over these passages; the same passages (the answer's evidence and its prompt)
         are read once."""
