@@ -138,11 +138,11 @@ def test_a_close_paraphrase_naming_the_asked_value_answers_a_wordy_question(embe
 
 def test_a_value_the_question_names_is_not_its_answer(embedder):
     # The tagger reads "Dunkin" as a person: a name the question holds is what it is about, not its answer.
-    from rag.answering.extractive import _by_type, rank_sentences
+    from rag.answering.ranking import by_type, rank_sentences
     from rag.core.questions import Asked
 
     question = "Who competes with Dunkin on coffee?"
     ranking = rank_sentences(question, _passages(RETAIL), embedder)
-    _by_type(question, ranking, Asked.of(question), shared_tagger())
+    by_type(question, ranking, Asked.of(question), shared_tagger())
     rival = next(c for c in ranking.scored if "Dunkin" in c.unit.text)
     assert rival.span == "Tim Hortons", rival.span

@@ -476,3 +476,22 @@ def test_names_match_however_they_are_spelt():
     units = read_units(chunks(text, [])[0], 0)
     assert _missing("Which country did the US send Guantánamo Bay detainees to, in a YouTube-famous clip?", units) == []
     assert _missing("Which country did the UK send Yemeni detainees to?", units) == ["uk", "yemeni"]
+
+
+def test_the_value_most_reports_name_leads():
+    """Three outlets name the automaker under investigation; one sentence, the closest to the question's words,
+    names the agency instead. The value the reports agree on leads the answer (red without `_consensus`)."""
+    texts = {
+        "wire.txt": "Regulators at the agency Nhtsa say the automaker is facing a new investigation into its self-driving features.",
+        "daily.txt": "Tesla is facing a new federal investigation into its self-driving software.",
+        "times.txt": "Tesla is facing a new safety investigation into its self-driving cars.",
+        "post.txt": "Tesla is facing a new investigation over its self-driving software, the company said.",
+    }
+    passages = [
+        Passage(n=i, chunk_id=f"c{i}", source=s, title=s, text=t, start=0, end=len(t), score=1 / i)
+        for i, (s, t) in enumerate(texts.items(), 1)
+    ]
+    question = "Which automaker is facing a new investigation into its self-driving features?"
+    r = extractive_answer(question, passages, HashEmbedder(), Asked.of(question), shared_tagger())
+    assert not r.abstained
+    assert r.sentences[0][0].startswith("Tesla") and r.sentences[0][1] == 2, r.answer
