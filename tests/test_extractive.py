@@ -439,6 +439,8 @@ def test_a_byline_holds_an_answer_only_to_who_wrote_it():
         ("Scale AI was founded in March 2016.", True),
         ("The talks resume on May 5.", True),
         ("It was founded in 2016.", True),
+        ("The talks resume Jan. 3 in Geneva.", True),  # an abbreviated month
+        ("The fee is 5 per cent. Dec. rates are unknown.", False),  # no day after it: not a date here
     ],
 )
 def test_a_month_is_a_capitalised_name(sentence, dated):

@@ -14,10 +14,12 @@ from rag.core.errors import InvalidQuestionError
 _MONTHS = "(?-i:" + "|".join("January February March April June July August September October November December".split() + [r"May(?=\s+\d)"]) + ")"
 _PERIOD = r"(?:year|month|week|day|decade|quarter|spring|summer|autumn|fall|winter|morning|night)s?"
 _TIME = re.compile(
-    r"\b(?:(?:19|20)\d\d|%s|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.|monday|tuesday|wednesday|thursday|"
+    r"\b(?:(?:19|20)\d\d|%s|monday|tuesday|wednesday|thursday|"
     r"friday|saturday|sunday|today|yesterday|tomorrow|tonight|recently|"
     r"(?:this|last|next|that|same|previous|following|early|earlier|late|later|within|one|two|three|a|an|\d+)\s+(?:\w+\s+)?%s|"
-    r"%s\s+(?:ago|later|earlier))\b" % (_MONTHS, _PERIOD, _PERIOD),
+    r"%s\s+(?:ago|later|earlier))\b"
+    # An abbreviated month ("Jan. 3") ends at its dot, where no word boundary is.
+    r"|\b(?-i:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.(?=\s*\d)" % (_MONTHS, _PERIOD, _PERIOD),
     re.IGNORECASE,
 )
 _QUANTITY_Q = re.compile(
