@@ -38,11 +38,37 @@ from rag.index.view import read_view
 CORPUS_ID = "__corpus__"
 # Chroma wants a vector on every record; registry records are looked up by id.
 _NO_VECTOR = [0.0]
+# Records per read. Chroma's SQLite binds one variable per record it returns or is asked for, and fails past
+# 32,766 ("too many SQL variables"): a registry of ~33k articles (200k chunks) could not be read whole.
 _PAGE = 2000
 # Uncommitted chunks younger than this may belong to a writer still running (server mode).
 UNCOMMITTED_GRACE_S = 600
 # Committed doc hashes per filtered read (Chroma `$in`).
 _HASHES_PER_READ = 200
+
+
+def _pages(get, **query) -> Iterator[dict]:
+    """A Chroma `get` a page at a time (`_PAGE` records), in the collection's order."""
+    offset = 0
+    while True:
+        page = get(limit=_PAGE, offset=offset, **query)
+        if not page["ids"]:
+            return
+        yield page
+        offset += _PAGE
+
+
+def _every(get, include: list[str], ids: Sequence[str] | None = None, **query) -> dict[str, list]:
+    """All that a `get` returns (`ids` and the `include`d fields), read a page or a batch of `ids` at a time."""
+    out: dict[str, list] = {"ids": [], **{field: [] for field in include}}
+    if ids is None:
+        pages = _pages(get, include=include, **query)
+    else:
+        pages = (get(ids=list(ids[lo : lo + _PAGE]), include=include, **query) for lo in range(0, len(ids), _PAGE))
+    for page in pages:
+        for field, values in out.items():
+            values.extend(page[field])
+    return out
 
 
 class Store(Connection):
@@ -64,7 +90,7 @@ class Store(Connection):
 
     def _stamp(self) -> tuple[str, float | None]:
         """(corpus version, when it was committed: None for an index written before that was recorded)."""
-        got = self._guard(lambda: self.registry.get(ids=[CORPUS_ID], include=["metadatas"]))
+        got = self._registry_get(ids=[CORPUS_ID], include=["metadatas"])
         if not got["ids"]:
             return "", None
         meta = got["metadatas"][0]
@@ -78,22 +104,27 @@ class Store(Connection):
         with self._lock:
             previous = self._view
         if previous is None or previous.version != version:
-            # `self.registry` looked up inside each call: a reopen (ours or another thread's) replaces it.
-            view = read_view(lambda **query: self._guard(lambda: self.registry.get(**query)), CORPUS_ID, version, stamped, previous)
+            view = read_view(lambda **query: _every(self._registry_get, **query), CORPUS_ID, version, stamped, previous)
             with self._lock:
                 self._view = previous = view
         return previous.version, previous.hashes
 
     def articles(self, sources: Sequence[str] | None = None) -> list[Article]:
         """The registry's articles; `sources`: only those (a reader that lacks a few need not read them all)."""
-        by_id = {"ids": list(sources)} if sources is not None else {}
-        got = self._guard(lambda: self.registry.get(include=["metadatas"], **by_id))
+        got = _every(self._registry_get, ["metadatas"], ids=sources)
         out = [
             Article(source=i, **{k: v for k, v in m.items() if k != "author" or v})
             for i, m in zip(got["ids"], got["metadatas"])
             if i != CORPUS_ID
         ]
         return sorted(out, key=lambda a: a.source)
+
+    # The collections looked up inside each call: a reopen (ours or another thread's) replaces them.
+    def _registry_get(self, **query) -> dict:
+        return self._guard(lambda: self.registry.get(**query))
+
+    def _chunks_get(self, **query) -> dict:
+        return self._guard(lambda: self.chunks.get(**query))
 
     def chunk_count(self) -> int:
         return self._guard(lambda: self.chunks.count())  # looked up inside the call: a reopen may replace it
@@ -160,17 +191,10 @@ class Store(Connection):
         hashes = sorted(set(committed.values()))
         for lo in range(0, len(hashes), _HASHES_PER_READ):
             where = {"doc_hash": {"$in": hashes[lo : lo + _HASHES_PER_READ]}}
-            offset = 0
-            while True:
-                page = self._guard(
-                    lambda: self.chunks.get(where=where, include=["documents", "metadatas"], limit=_PAGE, offset=offset)
-                )
-                if not page["ids"]:
-                    break
+            for page in _pages(self._chunks_get, where=where, include=["documents", "metadatas"]):
                 for i, d, m in zip(page["ids"], page["documents"], page["metadatas"]):
                     if committed.get(m["source"]) == m["doc_hash"]:
                         yield i, d, m
-                offset += _PAGE
 
     # --- writers (embedded: one process at a time, see `writing`) ---------
 
@@ -192,7 +216,7 @@ class Store(Connection):
         """{source: cleaned text} of the committed articles among `sources`."""
         if not sources:
             return {}
-        got = self._guard(lambda: self.registry.get(ids=list(sources), include=["documents"]))
+        got = _every(self._registry_get, ["documents"], ids=sources)
         return dict(zip(got["ids"], got["documents"]))
 
     def commit(self, articles: list[Article], texts: list[str]) -> None:
@@ -209,7 +233,7 @@ class Store(Connection):
 
     def naming(self) -> str | None:
         """The source-naming scheme recorded with the corpus (see `sources.NAMING`)."""
-        got = self._guard(lambda: self.registry.get(ids=[CORPUS_ID], include=["metadatas"]))
+        got = self._registry_get(ids=[CORPUS_ID], include=["metadatas"])
         return got["metadatas"][0].get("naming") if got["ids"] else None
 
     def chunk_records(self, source: str) -> dict:
@@ -266,17 +290,12 @@ class Store(Connection):
         _, committed = self.committed()
         cutoff = time.time() - UNCOMMITTED_GRACE_S if self.settings.chroma.host else float("inf")
         stale: list[str] = []
-        offset = 0
-        while True:
-            page = self._guard(lambda: self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset))
-            if not page["ids"]:
-                break
+        for page in _pages(self._chunks_get, include=["metadatas"]):
             stale += [
                 i
                 for i, m in zip(page["ids"], page["metadatas"])
                 if committed.get(m["source"]) != m["doc_hash"] and m.get("written_at", 0) < cutoff
             ]
-            offset += _PAGE
         for start in range(0, len(stale), _PAGE):
             batch = stale[start : start + _PAGE]
             self._guard(lambda: self.chunks.delete(ids=batch))
