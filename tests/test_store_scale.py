@@ -1,4 +1,4 @@
-"""A registry of more articles than Chroma's SQLite reads in one statement (32,766 bound variables, ~33k
+"""A registry, or a search scope, of more articles than Chroma's SQLite reads in one statement (32,766 bound variables, ~33k
 articles, 200k chunks: measured by `bench/bench_keyword.py pipeline --chunks 200000`) is read a page at a time."""
 
 from __future__ import annotations
@@ -26,3 +26,21 @@ def test_a_registry_past_sqlites_variable_limit_reads_whole(tmp_path):
     assert version == "v1" and len(hashes) == ARTICLES and hashes[ids[-1]] == f"h-{ids[-1]}"
     texts = store.article_texts(ids)
     assert len(texts) == ARTICLES and texts[ids[0]] == f"text of {ids[0]}"
+
+
+def test_a_search_scoped_to_more_articles_than_one_statement_holds(tmp_path):
+    # "since January" over a year of news: the scope is most of the corpus, kept after the query.
+    store = Store(Settings(data_dir=tmp_path / "data"), "hash-test")
+    sources = ["a.txt", "b.txt", "c.txt"]
+    committed = {s: f"h-{s}" for s in sources}
+    store.chunks.upsert(
+        ids=[f"{s}#{k}" for s in sources for k in range(3)],
+        embeddings=[[1.0, float(k), float(i)] for i in range(3) for k in range(3)],
+        documents=[f"chunk {k} of {s}" for s in sources for k in range(3)],
+        metadatas=[{"source": s, "doc_hash": committed[s]} for s in sources for k in range(3)],
+    )
+    scope = ["b.txt", *(f"gone{i:05d}.txt" for i in range(ARTICLES))]
+    hits = store.dense([1.0, 0.0, 0.0], 4, sources=scope, committed=committed)
+    assert [h["meta"]["source"] for h in hits] == ["b.txt"] * 3
+    narrow = store.dense([1.0, 0.0, 0.0], 4, sources=["c.txt"], committed=committed)
+    assert {h["meta"]["source"] for h in narrow} == {"c.txt"} and len(narrow) == 3

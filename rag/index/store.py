@@ -147,7 +147,10 @@ class Store(Connection):
             total = self.chunk_count()
         if not total:
             return []
-        where = {"source": {"$in": list(sources)}} if sources else None
+        # A scope too large for one statement (`_PAGE`: "since January" over a year of news) is kept after the
+        # query instead: it holds most of the corpus then, so few hits fall outside it.
+        scope = set(sources) if sources and len(sources) > _PAGE else None
+        where = {"source": {"$in": list(sources)}} if sources and scope is None else None
         want = min(n + 8, total)
         while True:
             res = self._guard(
@@ -163,8 +166,9 @@ class Store(Connection):
                 for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
                 # A record deleted while the query ran comes back without metadata.
                 if m is not None and d is not None and committed.get(m["source"]) == m["doc_hash"]
+                and (scope is None or m["source"] in scope)
             ]
-            # Uncommitted chunks (an ingest in flight) can crowd the top; ask for more.
+            # Uncommitted chunks (an ingest in flight) or ones outside the scope can crowd the top; ask for more.
             if len(hits) >= n or want >= total or len(res["ids"][0]) < want:
                 return hits[:n]
             want = min(want * 2, total)
