@@ -1,10 +1,14 @@
-"""A registry, or a search scope, of more articles than Chroma's SQLite reads in one statement (32,766 bound variables, ~33k
-articles, 200k chunks: measured by `bench/bench_keyword.py pipeline --chunks 200000`) is read a page at a time."""
+"""What a large collection must not pay for whole on every question or feed poll (found by `bench/bench_keyword.py
+pipeline --chunks 200000`): a registry, or a search scope, of more articles than Chroma's SQLite reads in one
+statement (32,766 bound variables, ~33k articles) is read a page at a time; garbage collection reads the chunks
+written since its last pass, and all of them only once a day."""
 
 from __future__ import annotations
 
+import time
+
 from rag.core.config import Settings
-from rag.index.store import _NO_VECTOR, CORPUS_ID, Store
+from rag.index.store import _NO_VECTOR, CORPUS_ID, GC_FULL_EVERY_S, Store
 
 ARTICLES = 33_000  # past the limit
 
@@ -44,3 +48,22 @@ def test_a_search_scoped_to_more_articles_than_one_statement_holds(tmp_path):
     assert [h["meta"]["source"] for h in hits] == ["b.txt"] * 3
     narrow = store.dense([1.0, 0.0, 0.0], 4, sources=["c.txt"], committed=committed)
     assert {h["meta"]["source"] for h in narrow} == {"c.txt"} and len(narrow) == 3
+
+
+def _garbage(store: Store, chunk_id: str, written_at: float) -> None:
+    """A chunk no committed article owns, as a crashed run leaves it."""
+    meta = {"source": f"{chunk_id}.txt", "doc_hash": "never-committed", "written_at": written_at}
+    store.chunks.upsert(ids=[chunk_id], embeddings=[[1.0, 0.0]], documents=["left over"], metadatas=[meta])
+
+
+def test_garbage_collection_reads_what_was_written_since_its_last_pass_and_all_once_a_day(tmp_path):
+    store = Store(Settings(data_dir=tmp_path / "data"), "hash-test")
+    now = time.time()
+    _garbage(store, "before", now - 3600)
+    assert store.collect_garbage() == 1  # never passed here: every chunk is read
+    _garbage(store, "old", now - 3600)  # e.g. an article's old chunks, after a crash right after its commit
+    _garbage(store, "new", now + 1)  # written after the last pass
+    assert store.collect_garbage() == 1 and store.chunks.get(ids=["old", "new"])["ids"] == ["old"]
+    marks = store._gc_marks()
+    store._set_gc_marks({**marks, "full_at": marks["full_at"] - GC_FULL_EVERY_S})  # a day later
+    assert store.collect_garbage() == 1 and store.chunks.count() == 0
