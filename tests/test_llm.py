@@ -429,6 +429,9 @@ _CUTS = "Meta laid off 600 staff in its AI unit on Wednesday. The unit keeps 3,0
         ("How many people does the unit keep?", "3,000 [1]", "[1]", "3,000 [1] The unit keeps 3,000 people. [1]"),
         # An answer without a marker: the sentence of the passage the checker attributed it to.
         ("How many people does the unit keep?", "3,000", "[1]", "3,000 [1] The unit keeps 3,000 people. [1]"),
+        # A yes or no in words no sentence holds as such: the cited passage's sentence sharing most of its terms.
+        ("Did Meta lay off staff in its AI unit?", "Yes, Meta laid off AI staff. [1]", "[1]",
+         "Yes, Meta laid off AI staff. [1] Meta laid off 600 staff in its AI unit on Wednesday. [1]"),
         # An answer that is a sentence already stands alone.
         ("How many staff did Meta lay off?", "Meta laid off 600 staff in its AI unit [1]", "[1]",
          "Meta laid off 600 staff in its AI unit [1]"),

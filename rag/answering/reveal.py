@@ -96,7 +96,8 @@ def with_quote(answer: str, evidence: str, passages: list[Passage], cited: set[i
     """A terse answer ("$135 billion [1]") then the passage sentence it stands on, cited, as the extractive
     answerer gives the asked span and then its quote: the sentence the model quoted as evidence when it is
     a passage's own text, else the first sentence of a passage it was `cited` to that holds the answer's words
-    (small models often give only "[1]" as evidence). Unchanged when neither is found."""
+    (small models often give only "[1]" as evidence), else the one of those that shares most of its terms (half at
+    least). Unchanged when none is found."""
     bare = MARKER.sub("", answer).strip()
     if not bare or len(bare.split()) > TERSE_WORDS:
         return answer
@@ -104,8 +105,16 @@ def with_quote(answer: str, evidence: str, passages: list[Passage], cited: set[i
     holder = next((p for p in passages if len(quote.split()) >= 4 and quote in " ".join(p.text.split())), None)
     if holder is None:
         value = tx.fold(bare.strip("[]().,;:!?\"'“”‘’ "))
-        found = ((p, p.text[a:b]) for p in passages if p.n in cited for a, b in tx.split_sentences(p.text))
-        holder, quote = next(((p, " ".join(q.split())) for p, q in found if value and value in tx.fold(q)), (None, ""))
+        found = [(p, " ".join(p.text[a:b].split())) for p in passages if p.n in cited for a, b in tx.split_sentences(p.text)]
+        holder, quote = next(((p, q) for p, q in found if value and value in tx.fold(q)), (None, ""))
+        if holder is None:
+            # "Yes, Alexandr Wang is leaving Meta." is in no sentence word for word: the sentence sharing most
+            # of its terms stands for it ("As Alexandr Wang makes his planned exit from Meta, ..."), half at least.
+            words = set(tx.terms(bare))
+            share = [(len(words & set(tx.terms(q))), -i) for i, (_, q) in enumerate(found)]
+            best = max(range(len(found)), key=share.__getitem__, default=None)
+            if best is not None and len(words) >= 2 and 2 * share[best][0] >= len(words):
+                holder, quote = found[best]
     if holder is None or tx.fold(quote) == tx.fold(bare):
         return answer
     # No full stop is added after a bare value: the stream has shown "600 [1]" already, and the checker
