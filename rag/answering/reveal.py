@@ -90,14 +90,15 @@ def partial_field(raw: str, field: str) -> str:
 
 # An answer this short (a value, a yes or no) is followed by the sentence it comes from.
 TERSE_WORDS = 8
+_YES_NO = re.compile(r"(?:yes|no)\b", re.IGNORECASE)  # a yes-or-no answer, which stands on a report
 
 
 def with_quote(answer: str, evidence: str, passages: list[Passage], cited: set[int]) -> str:
     """A terse answer ("$135 billion [1]") then the passage sentence it stands on, cited, as the extractive
     answerer gives the asked span and then its quote: the sentence the model quoted as evidence when it is
     a passage's own text, else the first sentence of a passage it was `cited` to that holds the answer's words
-    (small models often give only "[1]" as evidence), else the one of those that shares most of its terms (half at
-    least). Unchanged when none is found."""
+    (small models often give only "[1]" as evidence), else, for a yes or no, the one of those that shares most of
+    its terms (half at least). Unchanged when none is found."""
     bare = MARKER.sub("", answer).strip()
     if not bare or len(bare.split()) > TERSE_WORDS:
         return answer
@@ -107,9 +108,10 @@ def with_quote(answer: str, evidence: str, passages: list[Passage], cited: set[i
         value = tx.fold(bare.strip("[]().,;:!?\"'“”‘’ "))
         found = [(p, " ".join(p.text[a:b].split())) for p in passages if p.n in cited for a, b in tx.split_sentences(p.text)]
         holder, quote = next(((p, q) for p, q in found if value and value in tx.fold(q)), (None, ""))
-        if holder is None:
+        if holder is None and _YES_NO.match(bare):
             # "Yes, Alexandr Wang is leaving Meta." is in no sentence word for word: the sentence sharing most
             # of its terms stands for it ("As Alexandr Wang makes his planned exit from Meta, ..."), half at least.
+            # (A claim of its own, "Meta paid $14.3 billion for Scale AI", was checked and stands alone.)
             words = set(tx.terms(bare))
             share = [(len(words & set(tx.terms(q))), -i) for i, (_, q) in enumerate(found)]
             best = max(range(len(found)), key=share.__getitem__, default=None)
