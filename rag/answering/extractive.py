@@ -125,7 +125,7 @@ def extractive_answer(
 
     def answers(cand: Scored) -> bool:
         group = point(cand.unit, ranking.by_passage)
-        return fits(group) and not _weak(question, ranking, cand, group, group)
+        return fits(group) and not _weak(question, ranking, cand, _held(ranking, group), group)
 
     consensus(ranking, answers)
 
@@ -156,8 +156,8 @@ def extractive_answer(
         break
 
     chosen = [u for g in groups for u in g]
-    held = coverage(ranking.question_terms, ranking.idf, groups[0])
-    reason = _weak(question, ranking, best, groups[0], chosen)
+    held = _held(ranking, groups[0])
+    reason = _weak(question, ranking, best, held, chosen)
     if reason:
         return _abstain(reason, best.score, held, best.similarity)
     # The asked value first ("Glasgow [1]."), then the quote it stands in.
@@ -174,9 +174,14 @@ def extractive_answer(
     return ExtractiveResult(text, False, sentences, best.score, held, best.similarity, value=value)
 
 
-def _weak(question: str, ranking: Ranking, best: Scored, main: list[Unit], chosen: list[Unit]) -> str:
-    """Why the answer led by `best` (its point `main`; all it quotes `chosen`) is too weak to give, or ""."""
-    held = coverage(ranking.question_terms, ranking.idf, main)
+def _held(ranking: Ranking, units: list[Unit]) -> float:
+    """The weighted share of the question's terms the units hold (`ranking.coverage`)."""
+    return coverage(ranking.question_terms, ranking.idf, units)
+
+
+def _weak(question: str, ranking: Ranking, best: Scored, held: float, chosen: list[Unit]) -> str:
+    """Why the answer led by `best` (its point holding `held` of the question's terms; all it quotes `chosen`)
+    is too weak to give, or ""."""
     typed = best.paraphrases(ranking)
     if best.score < MIN_COMBINED and not typed:
         return f"best sentence scores {best.score:.2f} < {MIN_COMBINED}"
@@ -212,7 +217,7 @@ def _other_articles(question: str, ranking: Ranking, best: Scored, answer: list[
         # asks of a paraphrase; otherwise it is held to the bars the best answer's sentence is.
         close = ranking.has_embeddings and cand.similarity >= SEMANTIC_SUPPORT
         passes = (cand.score >= MIN_COMBINED or cand.paraphrases(ranking)) and (
-            close or coverage(ranking.question_terms, ranking.idf, group) >= MIN_COVERAGE
+            close or _held(ranking, group) >= MIN_COVERAGE
         )
         if not (passes or corroborates):
             continue

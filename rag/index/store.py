@@ -192,7 +192,7 @@ class Store(Connection):
             ids = [i for i in ids if hash_of(i) in held]
         if not ids:
             return {}
-        got = self._guard(lambda: self.chunks.get(ids=list(ids), include=["embeddings"]))
+        got = self._chunks_get(ids=list(ids), include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     def iter_committed_chunks(self, committed: dict[str, str] | None = None) -> Iterator[tuple[str, str, dict]]:
@@ -253,9 +253,7 @@ class Store(Connection):
 
     def chunk_records(self, source: str) -> dict:
         """Every chunk record of an article, vectors included."""
-        return self._guard(
-            lambda: self.chunks.get(where={"source": source}, include=["embeddings", "documents", "metadatas"])
-        )
+        return self._chunks_get(where={"source": source}, include=["embeddings", "documents", "metadatas"])
 
     def delete_chunks(self, source: str) -> None:
         with self.keywords.writing():
